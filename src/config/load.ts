@@ -1,0 +1,327 @@
+/**
+ * Loads the YAML configuration: parse, interpolate `${env:NAME}`, validate against the
+ * schema (every problem at once, each with its path), apply defaults, resolve paths, freeze.
+ * This is the only module that reads the environment (STYLE 8).
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import { Ajv } from 'ajv';
+import { ErrorCodes, PortcullisError } from '../errors.js';
+import { configSchema } from './schema.js';
+import { DEFAULTS, TOOL_NAME_PATTERN } from './defaults.js';
+import type { GatewayConfig, IssuerConfig, ServerConfig, ToolConfig } from './types.js';
+
+export interface LoadOptions {
+  /** Environment for `${env:NAME}`; defaults to `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Resolve relative paths against this directory instead of the config file's. */
+  baseDir?: string;
+  /** Command-line overrides. */
+  host?: string;
+  port?: number;
+}
+
+const ENV_REF = /\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+const validateShape = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true }).compile(
+  configSchema,
+);
+
+/** Reads and validates a config file. Throws `PortcullisError` listing every problem. */
+export function loadConfigFile(file: string, options: LoadOptions = {}): GatewayConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new PortcullisError(ErrorCodes.CONFIG_NOT_FOUND, `cannot read config file ${file}`, [String(err)], {
+      cause: err,
+    });
+  }
+  return loadConfigText(text, { ...options, baseDir: options.baseDir ?? path.dirname(path.resolve(file)) });
+}
+
+/** Parses and validates config text (YAML or JSON). */
+export function loadConfigText(text: string, options: LoadOptions = {}): GatewayConfig {
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw new PortcullisError(
+      ErrorCodes.CONFIG_INVALID,
+      'config is not valid YAML',
+      doc.errors.map((e) => `(yaml) ${e.message.split('\n')[0] ?? ''}`),
+    );
+  }
+  const raw: unknown = doc.toJS({ maxAliasCount: 50 });
+  const problems: string[] = [];
+  const env = options.env ?? process.env;
+  const interpolated = interpolate(raw, '', env, problems);
+  if (!validateShape(interpolated)) {
+    for (const e of validateShape.errors ?? []) {
+      const where = e.instancePath || '/';
+      const extra =
+        e.keyword === 'additionalProperties'
+          ? ` '${String((e.params as { additionalProperty?: unknown }).additionalProperty)}'`
+          : '';
+      problems.push(`${where}: ${e.message ?? 'invalid'}${extra}`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new PortcullisError(ErrorCodes.CONFIG_INVALID, `config has ${problems.length} problem(s)`, problems);
+  }
+  const config = resolve(interpolated as RawConfig, options, problems);
+  if (problems.length > 0) {
+    throw new PortcullisError(ErrorCodes.CONFIG_INVALID, `config has ${problems.length} problem(s)`, problems);
+  }
+  return deepFreeze(config);
+}
+
+function interpolate(value: unknown, at: string, env: LoadOptions['env'] & object, problems: string[]): unknown {
+  if (typeof value === 'string') {
+    return value.replace(ENV_REF, (_m, name: string) => {
+      const v = env[name];
+      if (v === undefined) {
+        problems.push(`${at || '/'}: environment variable ${name} is not set`);
+        return '';
+      }
+      return v;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, `${at}/${i}`, env, problems));
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = interpolate(v, `${at}/${k}`, env, problems);
+    return out;
+  }
+  return value;
+}
+
+// The raw shape after schema validation (the schema guarantees these types).
+interface RawConfig {
+  dataDir?: string;
+  server?: Partial<Omit<ServerConfig, 'tls'>> & {
+    tls?: { cert: string; key: string; minVersion?: 'TLSv1.2' | 'TLSv1.3' };
+  };
+  auth: {
+    issuers: (Omit<IssuerConfig, 'secret'> & { secret?: string; secretFile?: string })[];
+    audiences?: string[];
+    strictAudience?: boolean;
+    clockToleranceSec?: number;
+    maxTokenAgeSec?: number;
+    maxTokenBytes?: number;
+    claims?: Partial<GatewayConfig['auth']['claims']>;
+    roles?: string[];
+    authorizationServers?: string[];
+    scopesSupported?: string[];
+    tokenCacheSize?: number;
+  };
+  sessions?: Partial<GatewayConfig['sessions']>;
+  tools?: (Omit<ToolConfig, 'backend' | 'scopes' | 'destructive' | 'readOnly' | 'timeoutMs'> & {
+    scopes?: string[];
+    destructive?: boolean;
+    readOnly?: boolean;
+    timeoutMs?: number;
+    clientCapabilities?: string[];
+    module: { builtin?: string; file?: string; export?: string };
+  })[];
+  demo?: { database?: string; fixtures?: boolean };
+  logging?: { level?: GatewayConfig['logging']['level'] };
+}
+
+function resolve(raw: RawConfig, options: LoadOptions, problems: string[]): GatewayConfig {
+  const baseDir = options.baseDir ?? process.cwd();
+  const abs = (p: string): string => path.resolve(baseDir, p);
+  const dataDir = abs(raw.dataDir ?? DEFAULTS.dataDir);
+
+  const s = raw.server ?? {};
+  const host = options.host ?? s.host ?? DEFAULTS.server.host;
+  const port = options.port ?? s.port ?? DEFAULTS.server.port;
+  const tls = s.tls && {
+    cert: abs(s.tls.cert),
+    key: abs(s.tls.key),
+    minVersion: s.tls.minVersion ?? DEFAULTS.server.tlsMinVersion,
+  };
+  const scheme = tls ? 'https' : 'http';
+  const publicUrl = s.publicUrl ?? `${scheme}://${hostForUrl(host)}:${port}`;
+  let publicHost = '';
+  try {
+    publicHost = new URL(publicUrl).host.toLowerCase();
+  } catch {
+    problems.push(`/server/publicUrl: not a URL`);
+  }
+  const loopback = isLoopbackHost(host);
+  const allowedHosts = s.allowedHosts ?? [...(loopback ? DEFAULTS.loopbackHosts : []), hostnameOf(publicHost)];
+  const allowedOrigins =
+    s.allowedOrigins ??
+    (loopback ? DEFAULTS.loopbackHosts.flatMap((h) => [`http://${h}:${port}`, `https://${h}:${port}`]) : []).concat(
+      publicHost ? [new URL(publicUrl).origin] : [],
+    );
+
+  const resource = `${publicUrl}/mcp`;
+  const issuers: IssuerConfig[] = raw.auth.issuers.map((iss, i) => resolveIssuer(iss, i, abs, problems));
+  const seen = new Set<string>();
+  raw.auth.issuers.forEach((iss, i) => {
+    if (seen.has(iss.issuer)) problems.push(`/auth/issuers/${i}/issuer: duplicate issuer ${iss.issuer}`);
+    seen.add(iss.issuer);
+  });
+
+  const tools: ToolConfig[] = (raw.tools ?? []).map((t) => ({
+    name: t.name,
+    ...(t.title !== undefined && { title: t.title }),
+    description: t.description,
+    input: t.input,
+    ...(t.output !== undefined && { output: t.output }),
+    roles: t.roles,
+    scopes: t.scopes ?? [],
+    ...(t.tenantArg !== undefined && { tenantArg: t.tenantArg }),
+    destructive: t.destructive ?? false,
+    readOnly: t.readOnly ?? false,
+    timeoutMs: t.timeoutMs ?? DEFAULTS.tool.timeoutMs,
+    ...(t.clientCapabilities !== undefined && { clientCapabilities: t.clientCapabilities }),
+    backend: {
+      kind: 'module',
+      ...(t.module.builtin !== undefined && { builtin: t.module.builtin }),
+      ...(t.module.file !== undefined && { file: abs(t.module.file) }),
+      ...(t.module.export !== undefined && { export: t.module.export }),
+    },
+  }));
+  const names = new Set<string>();
+  tools.forEach((t, i) => {
+    if (!TOOL_NAME_PATTERN.test(t.name)) problems.push(`/tools/${i}/name: invalid tool name`);
+    if (names.has(t.name)) problems.push(`/tools/${i}/name: duplicate tool name ${t.name}`);
+    names.add(t.name);
+    if (t.destructive && t.readOnly) problems.push(`/tools/${i}: a tool cannot be both destructive and readOnly`);
+  });
+
+  const sess = raw.sessions ?? {};
+  const config: GatewayConfig = {
+    baseDir,
+    dataDir,
+    server: {
+      host,
+      port,
+      publicUrl,
+      allowedHosts: allowedHosts.filter(Boolean).map((h) => h.toLowerCase()),
+      allowedOrigins,
+      bodyLimitBytes: s.bodyLimitBytes ?? DEFAULTS.server.bodyLimitBytes,
+      maxJsonDepth: s.maxJsonDepth ?? DEFAULTS.server.maxJsonDepth,
+      ...(tls && { tls }),
+      trustedProxies: s.trustedProxies ?? [],
+      dangerouslyAllowInsecureHttp: s.dangerouslyAllowInsecureHttp ?? false,
+      requestTimeoutMs: s.requestTimeoutMs ?? DEFAULTS.server.requestTimeoutMs,
+      headersTimeoutMs: s.headersTimeoutMs ?? DEFAULTS.server.headersTimeoutMs,
+      keepAliveTimeoutMs: s.keepAliveTimeoutMs ?? DEFAULTS.server.keepAliveTimeoutMs,
+    },
+    auth: {
+      issuers,
+      audiences: raw.auth.audiences ?? [resource],
+      strictAudience: raw.auth.strictAudience ?? DEFAULTS.auth.strictAudience,
+      clockToleranceSec: raw.auth.clockToleranceSec ?? DEFAULTS.auth.clockToleranceSec,
+      maxTokenAgeSec: raw.auth.maxTokenAgeSec ?? DEFAULTS.auth.maxTokenAgeSec,
+      maxTokenBytes: raw.auth.maxTokenBytes ?? DEFAULTS.auth.maxTokenBytes,
+      claims: { ...DEFAULTS.auth.claims, ...raw.auth.claims },
+      roles: raw.auth.roles ?? [],
+      authorizationServers: raw.auth.authorizationServers ?? issuers.map((i) => i.issuer),
+      scopesSupported: raw.auth.scopesSupported ?? [...new Set(tools.flatMap((t) => t.scopes))],
+      tokenCacheSize: raw.auth.tokenCacheSize ?? DEFAULTS.auth.tokenCacheSize,
+    },
+    sessions: { ...DEFAULTS.sessions, ...sess },
+    tools,
+    ...(raw.demo && {
+      demo: {
+        database: abs(raw.demo.database ?? path.join(dataDir, 'demo.sqlite')),
+        fixtures: raw.demo.fixtures ?? false,
+      },
+    }),
+    logging: { level: raw.logging?.level ?? DEFAULTS.logging.level },
+  };
+  const roles = new Set(config.auth.roles);
+  if (roles.size > 0) {
+    tools.forEach((t, i) =>
+      t.roles.forEach((r, j) => {
+        if (!roles.has(r)) problems.push(`/tools/${i}/roles/${j}: role ${r} is not in /auth/roles`);
+      }),
+    );
+  }
+  checkBind(config, problems);
+  return config;
+}
+
+function resolveIssuer(
+  iss: RawConfig['auth']['issuers'][number],
+  i: number,
+  abs: (p: string) => string,
+  problems: string[],
+): IssuerConfig {
+  const at = `/auth/issuers/${i}`;
+  const sources = [iss.secret, iss.secretFile, iss.jwksUri, iss.jwksFile].filter((v) => v !== undefined);
+  if (sources.length !== 1) problems.push(`${at}: exactly one of secret, secretFile, jwksUri, jwksFile is required`);
+  let secret = iss.secret;
+  if (iss.secretFile !== undefined) {
+    try {
+      secret = readFileSync(abs(iss.secretFile), 'utf8').trim();
+    } catch {
+      problems.push(`${at}/secretFile: cannot read ${iss.secretFile}`);
+    }
+  }
+  const hs = iss.algorithms.filter((a) => a.startsWith('HS'));
+  if (secret !== undefined) {
+    if (hs.length !== iss.algorithms.length)
+      problems.push(`${at}/algorithms: a secret issuer allows only HS algorithms`);
+    if (Buffer.byteLength(secret, 'utf8') < DEFAULTS.auth.minSecretBytes)
+      problems.push(`${at}/secret: HS secrets must be at least ${DEFAULTS.auth.minSecretBytes} bytes`);
+  } else if (hs.length > 0) {
+    problems.push(`${at}/algorithms: HS algorithms need a secret; a key set issuer allows only asymmetric algorithms`);
+  }
+  if (iss.jwksUri !== undefined && iss.jwksUri.startsWith('http://') && !isLoopbackUrl(iss.jwksUri)) {
+    problems.push(`${at}/jwksUri: must be https (plain http only on loopback)`);
+  }
+  return {
+    issuer: iss.issuer,
+    algorithms: iss.algorithms,
+    ...(secret !== undefined && { secret }),
+    ...(iss.jwksUri !== undefined && { jwksUri: iss.jwksUri }),
+    ...(iss.jwksFile !== undefined && { jwksFile: abs(iss.jwksFile) }),
+    ...(iss.typ !== undefined && { typ: iss.typ }),
+    ...(iss.tenants !== undefined && { tenants: iss.tenants }),
+  };
+}
+
+/** SEC-SES-11: a non-loopback bind without TLS is refused unless explicitly allowed. */
+function checkBind(config: GatewayConfig, problems: string[]): void {
+  const s = config.server;
+  if (s.tls || isLoopbackHost(s.host)) return;
+  if (s.dangerouslyAllowInsecureHttp || s.trustedProxies.length > 0) return;
+  problems.push(
+    `/server/host: binding ${s.host} without TLS is refused; configure server.tls, server.trustedProxies (TLS-terminating proxy) or server.dangerouslyAllowInsecureHttp`,
+  );
+}
+
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+function isLoopbackUrl(u: string): boolean {
+  try {
+    return isLoopbackHost(new URL(u).hostname);
+  } catch {
+    return false;
+  }
+}
+
+function hostForUrl(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+}
+
+function hostnameOf(hostPort: string): string {
+  if (hostPort.startsWith('[')) return hostPort.slice(0, hostPort.indexOf(']') + 1);
+  return hostPort.split(':')[0] ?? '';
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

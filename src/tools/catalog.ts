@@ -1,0 +1,165 @@
+/**
+ * The tool catalog: every configured tool compiled once at start (schema validator, handler,
+ * wire descriptor), looked up by exact name in a `Map` (SEC-IN-05: no normalisation, and a
+ * non-string name never reaches the lookup). Listings are serialised once per distinct
+ * (roles, scopes) combination — the only inputs of the visibility policy — and reused.
+ */
+import { pathToFileURL } from 'node:url';
+import type { Principal } from '../auth/principal.js';
+import type { GatewayConfig, ToolConfig } from '../config/types.js';
+import { ErrorCodes, PortcullisError } from '../errors.js';
+import { mayList } from '../policy/authorize.js';
+import { closeObjects, compileValidator, createSchemaCompiler } from '../policy/schema.js';
+import type { ArgumentValidator } from '../policy/schema.js';
+import type { ToolHandler } from './types.js';
+
+export interface CompiledTool {
+  readonly config: ToolConfig;
+  /** The MCP `Tool` object advertised in `tools/list`. */
+  readonly descriptor: Readonly<Record<string, unknown>>;
+  readonly validate: ArgumentValidator;
+  readonly validateOutput: ArgumentValidator | undefined;
+  readonly handler: ToolHandler;
+}
+
+const LISTING_CACHE_MAX = 1024;
+
+export class ToolCatalog {
+  readonly #tools: ReadonlyMap<string, CompiledTool>;
+  readonly #listings = new Map<string, string>();
+
+  constructor(tools: readonly CompiledTool[]) {
+    this.#tools = new Map(tools.map((t) => [t.config.name, t]));
+  }
+
+  /** Exact lookup; anything but a string finds nothing. */
+  get(name: unknown): CompiledTool | undefined {
+    return typeof name === 'string' ? this.#tools.get(name) : undefined;
+  }
+
+  get size(): number {
+    return this.#tools.size;
+  }
+
+  all(): IterableIterator<CompiledTool> {
+    return this.#tools.values();
+  }
+
+  /** The JSON text of the `tools` array this principal may see. */
+  listingJson(principal: Principal): string {
+    const key = `${principal.roles.join('\u0000')}\u0001${[...principal.scopes].sort().join('\u0000')}`;
+    let json = this.#listings.get(key);
+    if (json === undefined) {
+      const visible = [...this.#tools.values()].filter((t) => mayList(principal, t.config)).map((t) => t.descriptor);
+      json = JSON.stringify(visible);
+      if (this.#listings.size >= LISTING_CACHE_MAX) this.#listings.clear();
+      this.#listings.set(key, json);
+    }
+    return json;
+  }
+}
+
+/**
+ * Compiles the configured tools. `builtins` maps `module.builtin` names to handlers.
+ * Every problem (bad schema, missing handler) is collected and thrown at once.
+ */
+export async function buildCatalog(
+  config: GatewayConfig,
+  builtins: ReadonlyMap<string, ToolHandler>,
+  extra: readonly { config: ToolConfig; handler: ToolHandler }[] = [],
+): Promise<ToolCatalog> {
+  const ajv = createSchemaCompiler();
+  const problems: string[] = [];
+  const compiled: CompiledTool[] = [];
+  const entries = [
+    ...config.tools.map((t) => ({ config: t, handler: undefined as ToolHandler | undefined })),
+    ...extra,
+  ];
+  for (const [i, entry] of entries.entries()) {
+    const t = entry.config;
+    const at = `/tools/${i} (${t.name})`;
+    const problemsBefore = problems.length;
+    const handler = entry.handler ?? (await resolveHandler(t, builtins, at, problems));
+    const input = closeObjects(t.input) as Record<string, unknown>;
+    if (input.type !== 'object') problems.push(`${at}/input: a tool's input schema must have type "object"`);
+    if (t.tenantArg !== undefined && !hasProperty(input, t.tenantArg)) {
+      problems.push(`${at}/tenantArg: '${t.tenantArg}' is not a property of the input schema`);
+    }
+    if (t.destructive && !hasProperty(input, 'confirm')) {
+      problems.push(`${at}/input: a destructive tool must declare a boolean 'confirm' argument`);
+    }
+    let validate: ArgumentValidator | undefined;
+    let validateOutput: ArgumentValidator | undefined;
+    try {
+      validate = compileValidator(ajv, input);
+    } catch (err) {
+      problems.push(`${at}/input: ${(err as Error).message}`);
+    }
+    if (t.output !== undefined) {
+      try {
+        validateOutput = compileValidator(ajv, t.output);
+      } catch (err) {
+        problems.push(`${at}/output: ${(err as Error).message}`);
+      }
+    }
+    if (problems.length > problemsBefore || !handler || !validate) continue;
+    compiled.push({ config: t, descriptor: describeTool(t, input), validate, validateOutput, handler });
+  }
+  if (problems.length > 0) {
+    throw new PortcullisError(ErrorCodes.TOOL_LOAD, `${problems.length} tool problem(s)`, problems);
+  }
+  return new ToolCatalog(compiled);
+}
+
+async function resolveHandler(
+  t: ToolConfig,
+  builtins: ReadonlyMap<string, ToolHandler>,
+  at: string,
+  problems: string[],
+): Promise<ToolHandler | undefined> {
+  const b = t.backend;
+  if (b.builtin !== undefined) {
+    const h = builtins.get(b.builtin);
+    if (!h) problems.push(`${at}/module/builtin: no built-in handler named '${b.builtin}'`);
+    return h;
+  }
+  if (b.file !== undefined) {
+    try {
+      const mod = (await import(pathToFileURL(b.file).href)) as Record<string, unknown>;
+      const h = mod[b.export ?? 'default'];
+      if (typeof h !== 'function') {
+        problems.push(`${at}/module: ${b.file} has no function export '${b.export ?? 'default'}'`);
+        return undefined;
+      }
+      return h as ToolHandler;
+    } catch (err) {
+      problems.push(`${at}/module/file: cannot load ${b.file}: ${(err as Error).message}`);
+    }
+  }
+  return undefined;
+}
+
+function hasProperty(schema: Record<string, unknown>, name: string): boolean {
+  const props = schema.properties;
+  return props !== null && typeof props === 'object' && Object.hasOwn(props, name);
+}
+
+/** The advertised `Tool`: the tenant argument is filled in by the gateway, so it is never required of the model. */
+function describeTool(t: ToolConfig, input: Record<string, unknown>): Record<string, unknown> {
+  let inputSchema = input;
+  if (t.tenantArg !== undefined && Array.isArray(input.required)) {
+    inputSchema = { ...input, required: (input.required as unknown[]).filter((r) => r !== t.tenantArg) };
+  }
+  return {
+    name: t.name,
+    ...(t.title !== undefined && { title: t.title }),
+    description: t.description,
+    inputSchema,
+    ...(t.output !== undefined && { outputSchema: t.output }),
+    annotations: {
+      ...(t.title !== undefined && { title: t.title }),
+      readOnlyHint: t.readOnly,
+      destructiveHint: t.destructive,
+    },
+  };
+}
