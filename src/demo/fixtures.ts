@@ -65,6 +65,7 @@ const handlers: Record<string, ToolHandler> = {
     return text('Streamed a progress notification, then this result; no server-to-client request.');
   },
   test_missing_capability: () => text('The client declared the sampling capability.'),
+  test_param_header: (args) => text(`Region ${String(args.region ?? 'none')} matched its Mcp-Param-Region header.`),
   test_error_handling: () => ({
     content: [{ type: 'text', text: 'This tool intentionally returns an error for testing' }],
     isError: true,
@@ -83,6 +84,12 @@ export function fixtureTools(roles: readonly string[]): { config: ToolConfig; ha
       clientCapabilities: ['sampling'],
     }),
     fixture('test_error_handling', 'Always returns a tool error.', roles),
+    fixture('test_param_header', 'Echoes a region argument mirrored in the Mcp-Param-Region header.', roles, {
+      input: {
+        type: 'object',
+        properties: { region: { type: 'string', maxLength: 64, 'x-mcp-header': 'Region' } },
+      },
+    }),
   ];
   return defs.map((config) => ({ config, handler: handlers[config.name]! }));
 }

@@ -25,6 +25,9 @@ export function createSchemaCompiler(): Ajv2020 {
     // Remote $ref are never fetched: no loadSchema is configured.
   });
   addFormats(ajv);
+  // Annotations the gateway reads itself: header mirroring (2026-07-28) and redaction.
+  ajv.addKeyword({ keyword: 'x-mcp-header', schemaType: 'string' });
+  ajv.addKeyword({ keyword: 'x-sensitive', schemaType: 'boolean' });
   return ajv;
 }
 

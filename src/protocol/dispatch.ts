@@ -14,6 +14,7 @@ import type { ConfirmationStrategy } from '../policy/confirm.js';
 import { LOG_LEVELS, META, MODERN_VERSIONS, RpcCode, SESSION_VERSIONS, SSE_VERSION } from './constants.js';
 import type { JsonRpcRequest } from './jsonrpc.js';
 import { rpcError } from './messages.js';
+import { paramHeadersMatch } from './paramHeaders.js';
 import type { Outcome } from './messages.js';
 
 export type EraName = 'modern' | 'streamable' | 'sse';
@@ -28,6 +29,8 @@ export interface DispatchContext {
   readonly logLevel: LogLevel | undefined;
   readonly session: Session | undefined;
   readonly signal: AbortSignal;
+  /** 2026-07-28 only: the request's values of a header (for `Mcp-Param-*` checks). */
+  readonly header?: (name: string) => string[] | undefined;
   /** Sends a notification related to this request (on its SSE stream). */
   notify(method: string, params: Record<string, unknown>): void;
 }
@@ -100,6 +103,10 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         };
       }
       return rpcError(RpcCode.InvalidParams, UNKNOWN_TOOL);
+    }
+    if (ctx.header && !paramHeadersMatch(tool.paramHeaders, args as Record<string, unknown>, ctx.header)) {
+      deps.onToolCall(ctx, tool.config.name, { outcome: 'denied', reason: 'param_header_mismatch' });
+      return rpcError(RpcCode.HeaderMismatch, 'Header mismatch: Mcp-Param', undefined, 400);
     }
     const missing = (tool.config.clientCapabilities ?? []).filter((c) => ctx.clientCapabilities[c] === undefined);
     if (missing.length > 0) {

@@ -104,6 +104,7 @@ export async function handleModernPost(
     logLevel: ladder.logLevel,
     session: undefined,
     signal: abort.signal,
+    header: (name) => a.req.headersDistinct[name],
     notify: (method, params) => exchange.notify(method, params),
   });
   a.res.off('close', onClose);

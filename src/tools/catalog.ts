@@ -11,6 +11,8 @@ import { ErrorCodes, PortcullisError } from '../errors.js';
 import { mayList } from '../policy/authorize.js';
 import { closeObjects, compileValidator, createSchemaCompiler } from '../policy/schema.js';
 import type { ArgumentValidator } from '../policy/schema.js';
+import { extractParamHeaders } from '../protocol/paramHeaders.js';
+import type { ParamHeader } from '../protocol/paramHeaders.js';
 import type { ToolHandler } from './types.js';
 
 export interface CompiledTool {
@@ -20,6 +22,8 @@ export interface CompiledTool {
   readonly validate: ArgumentValidator;
   readonly validateOutput: ArgumentValidator | undefined;
   readonly handler: ToolHandler;
+  /** Arguments mirrored into `Mcp-Param-*` headers on 2026-07-28 requests. */
+  readonly paramHeaders: readonly ParamHeader[];
 }
 
 const LISTING_CACHE_MAX = 1024;
@@ -88,6 +92,7 @@ export async function buildCatalog(
     if (t.destructive && !hasProperty(input, 'confirm')) {
       problems.push(`${at}/input: a destructive tool must declare a boolean 'confirm' argument`);
     }
+    const paramHeaders = extractParamHeaders(input, problems, at);
     let validate: ArgumentValidator | undefined;
     let validateOutput: ArgumentValidator | undefined;
     try {
@@ -103,7 +108,7 @@ export async function buildCatalog(
       }
     }
     if (problems.length > problemsBefore || !handler || !validate) continue;
-    compiled.push({ config: t, descriptor: describeTool(t, input), validate, validateOutput, handler });
+    compiled.push({ config: t, descriptor: describeTool(t, input), validate, validateOutput, handler, paramHeaders });
   }
   if (problems.length > 0) {
     throw new PortcullisError(ErrorCodes.TOOL_LOAD, `${problems.length} tool problem(s)`, problems);

@@ -1,0 +1,95 @@
+/**
+ * Help texts: the top-level usage and one page per command (usage, options, examples). Kept
+ * apart from the commands so the wording of the whole CLI can be read and reviewed in one place.
+ */
+
+/** Top-level usage (`portcullis --help`). */
+export const MAIN_HELP = `Usage: portcullis <command> [options]
+
+Portcullis: a secure MCP gateway.
+
+Commands:
+  start    Run the gateway (no --config: the embedded demo)
+  token    Mint a short-lived HS256 token for testing
+  check    Validate a config and print the tool x role matrix
+
+Options:
+  -h, --help     Show help (also: portcullis <command> --help)
+  -v, --version  Print the version
+
+Environment:
+  PORTCULLIS_CONFIG  Config file used when --config is not given
+  PORT, HOST         Listen port and host (the --port/--host flags win)
+  PORTCULLIS_DEBUG   Set to 1 to print stack traces on errors
+
+Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.
+
+Examples:
+  portcullis start
+  portcullis token --sub alice --org acme --roles user
+  portcullis check --config portcullis.yaml
+`;
+
+const CONFIG_OPTION = `  -c, --config FILE  Config file (default: $PORTCULLIS_CONFIG, else the embedded demo)`;
+
+/** Per-command help pages (`portcullis <command> --help`). */
+export const COMMAND_HELP: Readonly<Record<'start' | 'token' | 'check', string>> = {
+  start: `Usage: portcullis start [--config FILE] [--host H] [--port N]
+
+Runs the gateway until SIGINT or SIGTERM, then closes it gracefully.
+Without a config it serves the embedded demo on 127.0.0.1:3000, keeping its
+state (random dev secret, demo database) in ./.portcullis/.
+
+Options:
+${CONFIG_OPTION}
+      --host H       Listen host (default: $HOST, else the config's server.host)
+  -p, --port N       Listen port, 0 for any free port (default: $PORT, else server.port)
+  -h, --help         Show this help
+
+Logs are JSON lines on stdout; the startup banner and errors go to stderr.
+
+Examples:
+  portcullis start
+  PORT=8080 portcullis start
+  portcullis start --config /etc/portcullis/portcullis.yaml
+`,
+  token: `Usage: portcullis token --sub ID --org ID --roles a,b [--scopes "x y"] [--ttl 15m] [--config FILE]
+
+Mints a JWT signed with the first issuer in the config that has an HS secret,
+for the config's audience, and prints only the token on stdout. Without a
+config it signs with the embedded demo's secret (./.portcullis/dev-secret,
+created if absent), so the token works with 'portcullis start'.
+PORT and HOST matter: the audience is the gateway's public URL.
+
+Options:
+      --sub ID        User id (the config's user claim, default 'sub')
+      --org ID        Tenant id (the tenant claim, default 'org_id')
+      --roles a,b     Roles, comma-separated (the roles claim)
+      --scopes "x y"  Scopes, space- or comma-separated (the scope claim; omitted if not given)
+      --ttl DURATION  Lifetime: 90s, 15m, 2h, 1d or seconds (default 15m;
+                      at most the config's auth.maxTokenAgeSec)
+${CONFIG_OPTION}
+  -h, --help          Show this help
+
+Examples:
+  portcullis token --sub alice --org acme --roles user
+  portcullis token --sub carol --org acme --roles admin --ttl 1h
+  TOKEN=$(portcullis token --sub bob --org globex --roles user)
+`,
+  check: `Usage: portcullis check [--config FILE]
+
+Validates the config and compiles every tool the way 'start' does (schemas,
+handlers, keys), without listening. On success prints the tool x role matrix:
+  \u2713 the role may use the tool   \u00b7 it may not
+  flags: ! destructive (needs confirmation), r read-only, t tenant-bound
+On failure lists every problem with its config path and exits 2.
+
+Options:
+${CONFIG_OPTION}
+  -h, --help         Show this help
+
+Examples:
+  portcullis check
+  portcullis check --config portcullis.yaml
+`,
+};
