@@ -65,7 +65,8 @@ const handlers: Record<string, ToolHandler> = {
     return text('Streamed a progress notification, then this result; no server-to-client request.');
   },
   test_missing_capability: () => text('The client declared the sampling capability.'),
-  test_param_header: (args) => text(`Region ${String(args.region ?? 'none')} matched its Mcp-Param-Region header.`),
+  test_param_header: (args) =>
+    text(`Region ${typeof args.region === 'string' ? args.region : 'none'} matched its Mcp-Param-Region header.`),
   test_error_handling: () => ({
     content: [{ type: 'text', text: 'This tool intentionally returns an error for testing' }],
     isError: true,

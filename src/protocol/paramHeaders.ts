@@ -78,6 +78,8 @@ export function paramHeadersMatch(
     if (decoded === undefined) return false;
     if (def.type === 'integer') {
       if (!/^-?\d+$/.test(decoded) || Number(decoded) !== value) return false;
+    } else if (typeof value !== 'string' && typeof value !== 'boolean') {
+      return false;
     } else if (decoded !== String(value)) {
       return false;
     }
