@@ -63,29 +63,39 @@ export async function executeTool(
     }
   }
 
-  const timeout = AbortSignal.timeout(tool.config.timeoutMs);
-  const signal = AbortSignal.any([ctx.signal, timeout]);
+  // One controller per call, aborted by the timeout or by the caller's signal; both links are
+  // undone when the call ends, so a long-lived caller signal (a 2024 SSE session) gathers nothing.
+  const call = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    call.abort(new Error('tool timed out'));
+  }, tool.config.timeoutMs);
+  const onCallerAbort = (): void => call.abort(new Error('call cancelled'));
+  if (ctx.signal.aborted) onCallerAbort();
+  else ctx.signal.addEventListener('abort', onCallerAbort, { once: true });
   let result: ToolResult;
   try {
     result = await raceAbort(
       Promise.resolve(
         tool.handler(bound.args, {
           principal: ctx.principal,
-          signal,
+          signal: call.signal,
           requestId: ctx.requestId,
           log: ctx.log,
           progress: ctx.progress,
         }),
       ),
-      signal,
+      call.signal,
     );
   } catch (err) {
-    if (timeout.aborted)
-      return { result: errorResult(`The tool timed out ${ref}`), outcome: 'error', reason: 'timeout' };
-    if (ctx.signal.aborted)
-      return { result: errorResult(`The call was cancelled ${ref}`), outcome: 'error', reason: 'cancelled' };
+    if (timedOut) return { result: errorResult(`The tool timed out ${ref}`), outcome: 'error', reason: 'timeout' };
+    if (ctx.signal.aborted) return { result: errorResult(`The call was cancelled ${ref}`), outcome: 'error', reason: 'cancelled' };
     ctx.onError(err);
     return { result: errorResult(`The tool failed ${ref}`), outcome: 'error', reason: 'handler_threw' };
+  } finally {
+    clearTimeout(timer);
+    ctx.signal.removeEventListener('abort', onCallerAbort);
   }
   if (!isToolResult(result)) {
     ctx.onError(new Error(`tool ${tool.config.name} returned a malformed result`));
