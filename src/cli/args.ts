@@ -10,6 +10,16 @@ import { ErrorCodes, PortcullisError } from '../errors.js';
 /** The option table of one command, as `parseArgs` takes it. */
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 
+interface StrictConfig<O extends OptionSpec> {
+  args: string[];
+  options: O;
+  strict: true;
+  allowPositionals: false;
+}
+
+/** The typed option values of a command with option table `O`. */
+export type ParsedFlags<O extends OptionSpec> = ReturnType<typeof parseArgs<StrictConfig<O>>>['values'];
+
 /** A usage error: bad command, flag or value. The CLI exits with 2. */
 export function usageError(message: string): PortcullisError {
   return new PortcullisError(ErrorCodes.USAGE, message);
@@ -19,9 +29,14 @@ export function usageError(message: string): PortcullisError {
  * Parses a command's arguments strictly: unknown options, missing values and stray positionals
  * are usage errors that point at the command's `--help`.
  */
-export function parseCommandArgs<const O extends OptionSpec>(command: string, args: readonly string[], options: O) {
+export function parseCommandArgs<const O extends OptionSpec>(
+  command: string,
+  args: readonly string[],
+  options: O,
+): ParsedFlags<O> {
   try {
-    return parseArgs({ args: [...args], options, strict: true, allowPositionals: false }).values;
+    const config: StrictConfig<O> = { args: [...args], options, strict: true, allowPositionals: false };
+    return parseArgs(config).values;
   } catch (err) {
     throw usageError(`${command}: ${describeParseError(err)} (see 'portcullis ${command} --help')`);
   }

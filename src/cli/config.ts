@@ -53,7 +53,12 @@ export function loadCliConfig(ctx: CliContext, flags: ConfigFlags): CliConfig {
   const named = flags.config ?? nonEmpty(ctx.env.PORTCULLIS_CONFIG);
   if (named === undefined) {
     ensureDevSecret(ctx.cwd, (message) => ctx.stderr(`portcullis: warning: ${message}\n`));
-    return { config: load(DEMO_CONFIG_FILE, { ...options, baseDir: ctx.cwd }), demo: true, source: DEMO_CONFIG_FILE, overrides };
+    return {
+      config: load(DEMO_CONFIG_FILE, { ...options, baseDir: ctx.cwd }),
+      demo: true,
+      source: DEMO_CONFIG_FILE,
+      overrides,
+    };
   }
   return { config: load(path.resolve(ctx.cwd, named), options), demo: false, source: named, overrides };
 }
@@ -62,9 +67,18 @@ function load(file: string, options: LoadOptions): GatewayConfig {
   try {
     return loadConfigFile(file, options);
   } catch (err) {
-    if (!(err instanceof PortcullisError) || err.message.includes(file)) throw err;
-    throw new PortcullisError(err.code, `${file}: ${err.message}`, err.problems, { cause: err });
+    throw withSource(err, file);
   }
+}
+
+/**
+ * Names the config file in a `PortcullisError`'s message (code and problems unchanged), so
+ * `portcullis: FILE: 2 tool problem(s)` says which file to fix. Other errors pass through.
+ */
+export function withSource(err: unknown, file: string): Error {
+  if (!(err instanceof Error)) return new Error(String(err));
+  if (!(err instanceof PortcullisError) || err.message.includes(file)) return err;
+  return new PortcullisError(err.code, `${file}: ${err.message}`, err.problems, { cause: err });
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

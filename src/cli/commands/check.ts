@@ -7,7 +7,7 @@ import type { ToolConfig } from '../../config/types.js';
 import { createGateway } from '../../gateway.js';
 import { createLogger } from '../../observability/log.js';
 import { parseCommandArgs } from '../args.js';
-import { loadCliConfig } from '../config.js';
+import { loadCliConfig, withSource } from '../config.js';
 import type { CliContext } from '../context.js';
 import { COMMAND_HELP } from '../help.js';
 
@@ -28,7 +28,9 @@ export async function runCheck(args: readonly string[], ctx: CliContext): Promis
   }
   const { config, demo, source } = loadCliConfig(ctx, { config: flags.config });
   // The same assembly as `start`: every schema compiled, every handler and key resolved.
-  const gateway = await createGateway(config, { logger: createLogger('silent') });
+  const gateway = await createGateway(config, { logger: createLogger('silent') }).catch((err: unknown) => {
+    throw withSource(err, source);
+  });
   const tools = [...gateway.catalog.all()].map((t) => t.config);
   await gateway.close();
 
