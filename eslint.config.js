@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'test/conformance/node_modules/', 'coverage/', '.portcullis/'] },
+  { ignores: ['dist/', 'scratch/', 'node_modules/', 'test/conformance/node_modules/', 'coverage/', '.portcullis/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -54,6 +54,7 @@ const RUNS = [
   { scenario: 'tools-list', wire: WIRE_2026 },
   { scenario: 'dns-rebinding-protection', wire: WIRE_2026 },
   { scenario: 'http-header-validation', wire: WIRE_2026 },
+  { scenario: 'http-custom-header-server-validation', wire: WIRE_2026 },
 ];
 
 /** The suite's own per-scenario timeout; the runner kills a run that outlives it by far. */

@@ -7,7 +7,6 @@
 export type ChallengeKind = 'missing' | 'invalid_token' | 'invalid_request' | 'insufficient_scope';
 
 export function quoteHeaderValue(value: string): string {
-   
   const printable = value.replace(/[^\x20-\x7e]/g, '');
   return `"${printable.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { Ajv } from 'ajv';
 import { ErrorCodes, PortcullisError } from '../errors.js';
+import { closeObjects, createSchemaCompiler } from '../policy/schema.js';
 import { configSchema } from './schema.js';
 import { DEFAULTS, TOOL_NAME_PATTERN } from './defaults.js';
 import type { GatewayConfig, IssuerConfig, ServerConfig, ToolConfig } from './types.js';
@@ -66,13 +67,49 @@ export function loadConfigText(text: string, options: LoadOptions = {}): Gateway
     }
   }
   if (problems.length > 0) {
+    // Report every problem at once: the later stages still run on whatever is well-formed.
+    collectLaterProblems(interpolated, options, problems);
     throw new PortcullisError(ErrorCodes.CONFIG_INVALID, `config has ${problems.length} problem(s)`, problems);
   }
   const config = resolve(interpolated as RawConfig, options, problems);
   if (problems.length > 0) {
+    collectSchemaProblems(config.tools, problems);
     throw new PortcullisError(ErrorCodes.CONFIG_INVALID, `config has ${problems.length} problem(s)`, problems);
   }
   return deepFreeze(config);
+}
+
+/**
+ * After schema errors: run the semantic checks on a best-effort basis (a malformed section may
+ * make them throw; then only what was found so far is added), plus the tool schema compilation.
+ */
+function collectLaterProblems(raw: unknown, options: LoadOptions, problems: string[]): void {
+  const later: string[] = [];
+  try {
+    const config = resolve(raw as RawConfig, options, later);
+    collectSchemaProblems(config.tools, later);
+  } catch {
+    // A section too malformed to resolve: its shape errors are already listed.
+  }
+  for (const p of later) if (!problems.includes(p)) problems.push(p);
+}
+
+/** Tool input/output schemas that do not compile (only run when the config already failed). */
+function collectSchemaProblems(tools: readonly ToolConfig[], problems: string[]): void {
+  const ajv = createSchemaCompiler();
+  tools.forEach((t, i) => {
+    for (const [key, schema] of [
+      ['input', t.input],
+      ['output', t.output],
+    ] as const) {
+      if (schema === null || typeof schema !== 'object') continue;
+      try {
+        ajv.compile(closeObjects(schema) as Record<string, unknown>);
+      } catch (err) {
+        problems.push(`/tools/${i}/${key}: ${(err as Error).message}`);
+      }
+    }
+  });
 }
 
 function interpolate(value: unknown, at: string, env: LoadOptions['env'] & object, problems: string[]): unknown {

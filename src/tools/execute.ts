@@ -90,7 +90,8 @@ export async function executeTool(
     );
   } catch (err) {
     if (timedOut) return { result: errorResult(`The tool timed out ${ref}`), outcome: 'error', reason: 'timeout' };
-    if (ctx.signal.aborted) return { result: errorResult(`The call was cancelled ${ref}`), outcome: 'error', reason: 'cancelled' };
+    if (ctx.signal.aborted)
+      return { result: errorResult(`The call was cancelled ${ref}`), outcome: 'error', reason: 'cancelled' };
     ctx.onError(err);
     return { result: errorResult(`The tool failed ${ref}`), outcome: 'error', reason: 'handler_threw' };
   } finally {

@@ -118,3 +118,26 @@ describe('the production example', () => {
     expect(c.auth.issuers.map((i) => i.algorithms)).toEqual([['RS256'], ['HS256']]);
   });
 });
+
+describe('every problem at once', () => {
+  it('lists a shape error, a weak secret and a broken tool schema together', () => {
+    const problems = problemsOf(`
+auth:
+  issuers:
+    - issuer: urn:test
+      algorithms: [HS256]
+      secret: sixteen-bytes-xx
+  colour: blue
+tools:
+  - name: broken
+    description: a tool whose schema does not compile
+    input: { type: object, properties: { x: { type: strin } } }
+    roles: [user]
+    module: { builtin: demo.x }
+`);
+    const all = problems.join('\n');
+    expect(all).toMatch(/\/auth: must NOT have additional properties 'colour'/);
+    expect(all).toMatch(/\/auth\/issuers\/0\/secret: HS secrets must be at least 32 bytes/);
+    expect(all).toMatch(/\/tools\/0\/input: /);
+  });
+});
