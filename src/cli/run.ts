@@ -60,8 +60,6 @@ const USAGE_CODES: ReadonlySet<ErrorCode> = new Set([
   ErrorCodes.USAGE,
   ErrorCodes.CONFIG_INVALID,
   ErrorCodes.CONFIG_NOT_FOUND,
-  ErrorCodes.CONFIG_ENV_MISSING,
-  ErrorCodes.INSECURE_BIND,
   ErrorCodes.KEY_LOAD,
   ErrorCodes.TOOL_LOAD,
   ErrorCodes.TLS_LOAD,
