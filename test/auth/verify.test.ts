@@ -237,3 +237,55 @@ describe('verifyToken', () => {
     expect(idp.hits() - before).toBeLessThanOrEqual(1);
   });
 });
+
+describe('key sources and claim names', () => {
+  it('verifies against a local JWKS file and maps custom claim names', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const path = await import('node:path');
+    const { exportJWK, generateKeyPair: gen, SignJWT: Sign } = await import('jose');
+    const { privateKey, publicKey } = await gen('ES256', { extractable: true });
+    const dir = mkdtempSync(path.join(tmpdir(), 'jwks-'));
+    try {
+      const file = path.join(dir, 'jwks.json');
+      writeFileSync(file, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256' }] }));
+      const issuers: IssuerConfig[] = [{ issuer: 'urn:file', algorithms: ['ES256'], jwksFile: file }];
+      const auth = authConfig(issuers, { claims: { user: 'uid', tenant: 'tid', roles: 'groups', scopes: 'scp' } });
+      const v = createVerifier({ auth, issuers: buildIssuerTable(issuers), now: () => clock });
+      const token = await new Sign({
+        iss: 'urn:file',
+        aud: AUD,
+        uid: 'u1',
+        tid: 't1',
+        groups: ['admin'],
+        scp: 'a:read',
+        iat: nowSec(),
+        exp: nowSec() + 60,
+      })
+        .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+        .sign(privateKey);
+      const r = await v.verify(token);
+      expect(r.ok && r.principal).toMatchObject({ issuer: 'urn:file', user: 'u1', tenant: 't1', roles: ['admin'] });
+      // The default claim names mean nothing to this config.
+      const plain = await new Sign({
+        iss: 'urn:file',
+        aud: AUD,
+        sub: 'u1',
+        org_id: 't1',
+        iat: nowSec(),
+        exp: nowSec() + 60,
+      })
+        .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+        .sign(privateKey);
+      expect((await v.verify(plain)).ok).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to start on an unreadable JWKS file', () => {
+    expect(() =>
+      buildIssuerTable([{ issuer: 'urn:file', algorithms: ['ES256'], jwksFile: '/nonexistent/jwks.json' }]),
+    ).toThrow(/cannot load JWKS file/);
+  });
+});
