@@ -32,6 +32,24 @@ export const DEFAULTS = {
   tool: {
     timeoutMs: 30_000,
   },
+  limits: {
+    perIp: { requests: 1200, windowSec: 60 },
+    perPrincipal: { requests: 600, windowSec: 60 },
+    perTenant: { requests: 3000, windowSec: 60 },
+    perTool: { requests: 6000, windowSec: 60 },
+    perPrincipalTool: { requests: 120, windowSec: 60 },
+    notificationsPerPrincipal: { requests: 600, windowSec: 60 },
+    concurrentPerPrincipal: 16,
+    concurrentPerSession: 8,
+  },
+  audit: {
+    sqliteFile: 'audit.sqlite',
+    failMode: 'closed' as const,
+    redactKeys: ['password', 'passwd', 'secret', 'token', 'apikey', 'api_key', 'authorization', 'cookie', 'credential', 'privatekey', 'private_key', 'ssn'],
+    batchMaxEvents: 512,
+    batchMaxDelayMs: 2,
+  },
+  observability: { metrics: true },
   logging: { level: 'info' as const },
   /** Loopback names accepted in `Host` when bound to loopback (DNS-rebinding defence). */
   loopbackHosts: ['localhost', '127.0.0.1', '[::1]'],

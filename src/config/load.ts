@@ -11,7 +11,16 @@ import { ErrorCodes, PortcullisError } from '../errors.js';
 import { closeObjects, createSchemaCompiler } from '../policy/schema.js';
 import { configSchema } from './schema.js';
 import { DEFAULTS, TOOL_NAME_PATTERN } from './defaults.js';
-import type { GatewayConfig, IssuerConfig, ServerConfig, ToolConfig } from './types.js';
+import { hostname } from 'node:os';
+import type {
+  AuditConfig,
+  GatewayConfig,
+  IssuerConfig,
+  LimitsConfig,
+  RateConfig,
+  ServerConfig,
+  ToolConfig,
+} from './types.js';
 
 export interface LoadOptions {
   /** Environment for `${env:NAME}`; defaults to `process.env`. */
@@ -158,8 +167,21 @@ interface RawConfig {
     readOnly?: boolean;
     timeoutMs?: number;
     clientCapabilities?: string[];
+    rateLimit?: RawRate;
+    globalRateLimit?: RawRate;
     module: { builtin?: string; file?: string; export?: string };
   })[];
+  limits?: Partial<Record<RateKey, RawRate>> & { concurrentPerPrincipal?: number; concurrentPerSession?: number };
+  audit?: {
+    sqlite?: false | { path?: string };
+    jsonl?: { path: string };
+    failMode?: AuditConfig['failMode'];
+    redactKeys?: string[];
+    batchMaxEvents?: number;
+    batchMaxDelayMs?: number;
+    instance?: string;
+  };
+  observability?: { metrics?: boolean; admin?: { host?: string; port: number } };
   demo?: { database?: string; fixtures?: boolean };
   logging?: { level?: GatewayConfig['logging']['level'] };
 }
@@ -214,6 +236,8 @@ function resolve(raw: RawConfig, options: LoadOptions, problems: string[]): Gate
     readOnly: t.readOnly ?? false,
     timeoutMs: t.timeoutMs ?? DEFAULTS.tool.timeoutMs,
     ...(t.clientCapabilities !== undefined && { clientCapabilities: t.clientCapabilities }),
+    ...(t.rateLimit !== undefined && { rateLimit: rate(t.rateLimit) }),
+    ...(t.globalRateLimit !== undefined && { globalRateLimit: rate(t.globalRateLimit) }),
     backend: {
       kind: 'module',
       ...(t.module.builtin !== undefined && { builtin: t.module.builtin }),
@@ -263,6 +287,24 @@ function resolve(raw: RawConfig, options: LoadOptions, problems: string[]): Gate
     },
     sessions: { ...DEFAULTS.sessions, ...sess },
     tools,
+    limits: resolveLimits(raw.limits ?? {}),
+    audit: {
+      ...(raw.audit?.sqlite !== false && {
+        sqlite: { path: path.resolve(dataDir, raw.audit?.sqlite?.path ?? DEFAULTS.audit.sqliteFile) },
+      }),
+      ...(raw.audit?.jsonl && { jsonl: { path: raw.audit.jsonl.path === '-' ? '-' : abs(raw.audit.jsonl.path) } }),
+      failMode: raw.audit?.failMode ?? DEFAULTS.audit.failMode,
+      redactKeys: [...new Set([...DEFAULTS.audit.redactKeys, ...(raw.audit?.redactKeys ?? []).map((k) => k.toLowerCase())])],
+      batchMaxEvents: raw.audit?.batchMaxEvents ?? DEFAULTS.audit.batchMaxEvents,
+      batchMaxDelayMs: raw.audit?.batchMaxDelayMs ?? DEFAULTS.audit.batchMaxDelayMs,
+      instance: raw.audit?.instance ?? `${hostname()}:${port}`,
+    },
+    observability: {
+      metrics: raw.observability?.metrics ?? DEFAULTS.observability.metrics,
+      ...(raw.observability?.admin && {
+        admin: { host: raw.observability.admin.host ?? '127.0.0.1', port: raw.observability.admin.port },
+      }),
+    },
     ...(raw.demo && {
       demo: {
         database: abs(raw.demo.database ?? path.join(dataDir, 'demo.sqlite')),
@@ -279,8 +321,34 @@ function resolve(raw: RawConfig, options: LoadOptions, problems: string[]): Gate
       }),
     );
   }
+  if (raw.audit?.sqlite === false && !raw.audit.jsonl) problems.push('/audit: at least one sink (sqlite or jsonl) is required');
   checkBind(config, problems);
   return config;
+}
+
+type RateKey = 'perIp' | 'perPrincipal' | 'perTenant' | 'perTool' | 'perPrincipalTool' | 'notificationsPerPrincipal';
+interface RawRate {
+  requests: number;
+  windowSec: number;
+  burst?: number;
+}
+
+function rate(r: RawRate): RateConfig {
+  return { requests: r.requests, windowSec: r.windowSec, burst: r.burst ?? r.requests };
+}
+
+function resolveLimits(raw: NonNullable<RawConfig['limits']>): LimitsConfig {
+  const d = DEFAULTS.limits;
+  return {
+    perIp: rate(raw.perIp ?? d.perIp),
+    perPrincipal: rate(raw.perPrincipal ?? d.perPrincipal),
+    perTenant: rate(raw.perTenant ?? d.perTenant),
+    perTool: rate(raw.perTool ?? d.perTool),
+    perPrincipalTool: rate(raw.perPrincipalTool ?? d.perPrincipalTool),
+    notificationsPerPrincipal: rate(raw.notificationsPerPrincipal ?? d.notificationsPerPrincipal),
+    concurrentPerPrincipal: raw.concurrentPerPrincipal ?? d.concurrentPerPrincipal,
+    concurrentPerSession: raw.concurrentPerSession ?? d.concurrentPerSession,
+  };
 }
 
 function resolveIssuer(

@@ -8,6 +8,13 @@ const strList = { type: 'array', items: str } as const;
 const posInt = { type: 'integer', minimum: 1 } as const;
 const nonNegInt = { type: 'integer', minimum: 0 } as const;
 
+const rate = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['requests', 'windowSec'],
+  properties: { requests: posInt, windowSec: posInt, burst: posInt },
+} as const;
+
 const issuer = {
   type: 'object',
   additionalProperties: false,
@@ -62,6 +69,8 @@ const tool = {
     readOnly: { type: 'boolean' },
     timeoutMs: posInt,
     clientCapabilities: { type: 'array', items: { enum: ['sampling', 'elicitation', 'roots'] } },
+    rateLimit: rate,
+    globalRateLimit: rate,
     module: {
       type: 'object',
       additionalProperties: false,
@@ -135,6 +144,51 @@ export const configSchema = {
       },
     },
     tools: { type: 'array', items: tool },
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        perIp: rate,
+        perPrincipal: rate,
+        perTenant: rate,
+        perTool: rate,
+        perPrincipalTool: rate,
+        notificationsPerPrincipal: rate,
+        concurrentPerPrincipal: posInt,
+        concurrentPerSession: posInt,
+      },
+    },
+    audit: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        sqlite: {
+          oneOf: [
+            { type: 'boolean', const: false },
+            { type: 'object', additionalProperties: false, properties: { path: str } },
+          ],
+        },
+        jsonl: { type: 'object', additionalProperties: false, required: ['path'], properties: { path: str } },
+        failMode: { enum: ['closed', 'openForReadOnly'] },
+        redactKeys: strList,
+        batchMaxEvents: posInt,
+        batchMaxDelayMs: nonNegInt,
+        instance: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,128}$' },
+      },
+    },
+    observability: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        metrics: { type: 'boolean' },
+        admin: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['port'],
+          properties: { host: str, port: { type: 'integer', minimum: 0, maximum: 65535 } },
+        },
+      },
+    },
     demo: {
       type: 'object',
       additionalProperties: false,

@@ -74,6 +74,51 @@ export interface SessionConfig {
   readonly maxStreamsPerSession: number;
 }
 
+/** A rate: `requests` per `windowSec`, with bursts of up to `burst` (default: `requests`). */
+export interface RateConfig {
+  readonly requests: number;
+  readonly windowSec: number;
+  readonly burst: number;
+}
+
+export interface LimitsConfig {
+  /** Per client IP, checked before authentication (caps 401 floods and signature checks). */
+  readonly perIp: RateConfig;
+  /** Per principal `(iss, sub)`, every JSON-RPC request and stream. */
+  readonly perPrincipal: RateConfig;
+  readonly perTenant: RateConfig;
+  /** All callers of one tool together (tools may override with `globalRateLimit`). */
+  readonly perTool: RateConfig;
+  /** One principal calling one tool (tools may override with `rateLimit`). */
+  readonly perPrincipalTool: RateConfig;
+  /** Notifications per principal (they are cheap, but not free). */
+  readonly notificationsPerPrincipal: RateConfig;
+  readonly concurrentPerPrincipal: number;
+  readonly concurrentPerSession: number;
+}
+
+export interface AuditConfig {
+  /** SQLite file (default `${dataDir}/audit.sqlite`); `undefined` when disabled. */
+  readonly sqlite?: { readonly path: string };
+  /** JSON lines: a file path, or `-` for stdout. */
+  readonly jsonl?: { readonly path: string };
+  /** `closed`: a tool call whose audit cannot be stored does not run. `openForReadOnly`: read-only tools still run. */
+  readonly failMode: 'closed' | 'openForReadOnly';
+  /** Argument names (case-insensitive, substrings) whose values are redacted. */
+  readonly redactKeys: readonly string[];
+  /** Group commit: a batch is written when it holds this many events or is this old. */
+  readonly batchMaxEvents: number;
+  readonly batchMaxDelayMs: number;
+  /** Instance name in events and the chain (default: host name and port). */
+  readonly instance: string;
+}
+
+export interface ObservabilityConfig {
+  readonly metrics: boolean;
+  /** If set, /metrics, /healthz and /readyz are served on this separate listener instead. */
+  readonly admin?: { readonly host: string; readonly port: number };
+}
+
 export interface ModuleBackend {
   readonly kind: 'module';
   /** `builtin` names a handler shipped with Portcullis (e.g. `demo.get_user_profile`). */
@@ -101,6 +146,10 @@ export interface ToolConfig {
   readonly destructive: boolean;
   readonly readOnly: boolean;
   readonly timeoutMs: number;
+  /** Per-principal rate for this tool (overrides `limits.perPrincipalTool`). */
+  readonly rateLimit?: RateConfig;
+  /** Rate for all callers of this tool together (overrides `limits.perTool`). */
+  readonly globalRateLimit?: RateConfig;
   /** Client capabilities the tool needs (e.g. `sampling`); callers without them are refused (-32021). */
   readonly clientCapabilities?: readonly string[];
   readonly backend: ToolBackend;
@@ -126,6 +175,9 @@ export interface GatewayConfig {
   readonly auth: AuthConfig;
   readonly sessions: SessionConfig;
   readonly tools: readonly ToolConfig[];
+  readonly limits: LimitsConfig;
+  readonly audit: AuditConfig;
+  readonly observability: ObservabilityConfig;
   readonly demo?: DemoConfig;
   readonly logging: LoggingConfig;
 }

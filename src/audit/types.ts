@@ -1,0 +1,99 @@
+/**
+ * The audit trail's contracts (DESIGN "Audit event", SECURITY.md A.8). The pipeline reports
+ * what happened as an `AuditInput`; the trail adds identity, time, redaction and the hash chain,
+ * and hands batches to a sink. Sinks: SQLite (default), JSON lines; PostgreSQL later.
+ */
+
+export type AuditEventType =
+  | 'auth.failed'
+  | 'request.refused'
+  | 'session.opened'
+  | 'session.closed'
+  | 'session.owner_mismatch'
+  | 'tools.listed'
+  | 'tool.intent'
+  | 'tool.called'
+  | 'tool.denied'
+  | 'rate.limited'
+  | 'config.loaded';
+
+export type AuditOutcome = 'ok' | 'error' | 'denied';
+
+/** What the pipeline knows about an event. */
+export interface AuditInput {
+  readonly event: AuditEventType;
+  readonly requestId?: string;
+  /** Raw session id; the trail stores only its hash (SEC-AUD-02). */
+  readonly sessionId?: string;
+  readonly issuer?: string;
+  readonly user?: string;
+  readonly tenant?: string;
+  readonly roles?: readonly string[];
+  readonly ip?: string;
+  /** `modern` | `streamable` | `sse`. */
+  readonly transport?: string;
+  readonly method?: string;
+  readonly tool?: string;
+  /** Tool arguments, already redacted by the tool's redactor. */
+  readonly arguments?: unknown;
+  readonly outcome?: AuditOutcome;
+  /** Internal reason code (never sent to clients). */
+  readonly reason?: string;
+  readonly latencyMs?: number;
+}
+
+/** A stored event: the input plus identity, time and the chain. */
+export interface AuditEvent {
+  /** Monotonic per instance. */
+  readonly seq: number;
+  readonly id: string;
+  /** ISO 8601 UTC. */
+  readonly time: string;
+  readonly instance: string;
+  readonly event: AuditEventType;
+  readonly requestId: string | null;
+  readonly sessionHash: string | null;
+  readonly issuer: string | null;
+  readonly user: string | null;
+  readonly tenant: string | null;
+  readonly roles: readonly string[] | null;
+  readonly ip: string | null;
+  readonly transport: string | null;
+  readonly method: string | null;
+  readonly tool: string | null;
+  /** Redacted arguments as canonical JSON text, capped. */
+  readonly arguments: string | null;
+  /** SHA-256 of the canonical arguments before redaction (SEC-AUD-01 argument digest). */
+  readonly argumentsDigest: string | null;
+  readonly outcome: AuditOutcome | null;
+  readonly reason: string | null;
+  readonly latencyMs: number | null;
+  readonly prevHash: string;
+  readonly hash: string;
+}
+
+/** Where events go. `write` must not resolve before the batch is durable. */
+export interface AuditSink {
+  readonly name: string;
+  /** The last stored event of this instance, to continue its chain after a restart. */
+  last(instance: string): Promise<AuditEvent | undefined>;
+  write(batch: readonly AuditEvent[]): Promise<void>;
+  /** Cheap liveness probe for /readyz. */
+  writable(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** What the gateway talks to. */
+export interface AuditTrail {
+  /** Records an event; durability is not awaited (auth failures, listings, sessions). */
+  record(input: AuditInput): void;
+  /**
+   * Records an event and resolves once it is durable in every sink (group commit). Rejects if
+   * it cannot be stored; callers fail closed.
+   */
+  commit(input: AuditInput): Promise<void>;
+  /** False once a sink has failed and not recovered. */
+  healthy(): boolean;
+  /** Flushes what is queued, then closes the sinks. */
+  close(): Promise<void>;
+}
