@@ -11,6 +11,7 @@ export const ErrorCodes = {
   TOOL_LOAD: 'PORTCULLIS_E_TOOL_LOAD',
   USAGE: 'PORTCULLIS_E_USAGE',
   LISTEN: 'PORTCULLIS_E_LISTEN',
+  AUDIT_UNAVAILABLE: 'PORTCULLIS_E_AUDIT_UNAVAILABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -12,6 +12,7 @@ Commands:
   start    Run the gateway (no --config: the embedded demo)
   token    Mint a short-lived HS256 token for testing
   check    Validate a config and print the tool x role matrix
+  audit    Read the audit trail: tail, query, verify, export
 
 Options:
   -h, --help     Show help (also: portcullis <command> --help)
@@ -28,12 +29,13 @@ Examples:
   portcullis start
   portcullis token --sub alice --org acme --roles user
   portcullis check --config portcullis.yaml
+  portcullis audit verify
 `;
 
 const CONFIG_OPTION = `  -c, --config FILE  Config file (default: $PORTCULLIS_CONFIG, else the embedded demo)`;
 
 /** Per-command help pages (`portcullis <command> --help`). */
-export const COMMAND_HELP: Readonly<Record<'start' | 'token' | 'check', string>> = {
+export const COMMAND_HELP: Readonly<Record<'start' | 'token' | 'check' | 'audit', string>> = {
   start: `Usage: portcullis start [--config FILE] [--host H] [--port N]
 
 Runs the gateway until SIGINT or SIGTERM, then closes it gracefully.
@@ -91,5 +93,40 @@ ${CONFIG_OPTION}
 Examples:
   portcullis check
   portcullis check --config portcullis.yaml
+`,
+  audit: `Usage: portcullis audit <tail|query|verify|export> [options]
+
+Reads the SQLite audit store of the config (the embedded demo's is
+./.portcullis/audit.sqlite), read-only.
+
+  tail [-n N] [-f] [filters] [--format table|json]
+      The last N events (default 20); -f, --follow prints new ones every 0.5 s
+      until Ctrl-C.
+  query [--since T] [--until T] [filters] [--limit N] [--format table|json]
+      Events in a time range, oldest first (default limit 100).
+  verify [--instance I]
+      Walks the hash chain of every instance (or one) and reports the first
+      broken link: an edited, deleted or reordered event. Exits 1 if broken.
+  export [--since T] [--until T] [filters] [--out FILE]
+      Every matching event as JSON lines (default: stdout), for a SIEM.
+
+Filters:
+      --user U --tenant T --tool NAME --event E --instance I
+      --outcome ok|error|denied
+Times (T): ISO 8601 (2026-11-24T10:00:00Z) or a duration ago (15m, 2h, 1d;
+      also --since=-15m).
+
+Options:
+${CONFIG_OPTION}
+      --db FILE      Read this audit database instead of the config's
+  -h, --help         Show this help
+
+Exit codes: 0 success, 1 broken chain or runtime failure, 2 usage or config error.
+
+Examples:
+  portcullis audit tail -f --tool refund_payment
+  portcullis audit query --since 1h --outcome denied --format json
+  portcullis audit verify
+  portcullis audit export --since 2026-11-01T00:00:00Z --out audit.jsonl
 `,
 };

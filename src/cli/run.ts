@@ -6,6 +6,7 @@ import { ErrorCodes, PortcullisError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 import { VERSION } from '../version.js';
 import { usageError } from './args.js';
+import { runAudit } from './commands/audit.js';
 import { runCheck } from './commands/check.js';
 import { runStart } from './commands/start.js';
 import { runToken } from './commands/token.js';
@@ -18,6 +19,7 @@ const COMMANDS: Readonly<Record<keyof typeof COMMAND_HELP, Command>> = {
   start: runStart,
   token: runToken,
   check: runCheck,
+  audit: runAudit,
 };
 
 /** Exit codes of the CLI (DESIGN "CLI"). */
