@@ -9,6 +9,8 @@ import type { Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { createAuditTrail } from './audit/trail.js';
+import type { AuditTrail } from './audit/types.js';
 import { buildChallenge } from './auth/challenge.js';
 import { buildIssuerTable } from './auth/keys.js';
 import { protectedResourceMetadata, resourceMetadataUrl } from './auth/metadata.js';
@@ -18,7 +20,18 @@ import { fixtureTools } from './demo/fixtures.js';
 import { openDemoDatabase } from './demo/db.js';
 import { createDemoHandlers } from './demo/tools.js';
 import { ErrorCodes, PortcullisError } from './errors.js';
-import { createEdgePolicy } from './http/edge.js';
+import { createProxyTrust } from './http/clientIp.js';
+import { checkEdge, createEdgePolicy } from './http/edge.js';
+import { sendJson } from './http/respond.js';
+import { DEFAULTS } from './config/defaults.js';
+import { Limiter } from './limits/limiter.js';
+import { MemoryRateLimitStore } from './limits/store.js';
+import { createAdminServer } from './observability/admin.js';
+import { createHealth, handleHealthRoute } from './observability/health.js';
+import type { HealthRoute } from './observability/health.js';
+import { noMetrics } from './observability/metrics.js';
+import type { Metrics } from './observability/metrics.js';
+import { createPrometheusMetrics } from './observability/prometheus.js';
 import { createRequestHandler } from './http/pipeline.js';
 import { createLogger } from './observability/log.js';
 import { confirmFlagStrategy } from './policy/confirm.js';
@@ -32,6 +45,8 @@ import { VERSION } from './version.js';
 
 export interface GatewayOptions {
   logger?: Logger;
+  /** An audit trail to use instead of the configured one (tests). */
+  audit?: AuditTrail;
   /** Clock for token checks and session expiry (tests). */
   now?: () => number;
 }
@@ -40,8 +55,9 @@ export interface Gateway {
   readonly config: GatewayConfig;
   readonly catalog: ToolCatalog;
   readonly sessions: SessionRegistry;
+  readonly audit: AuditTrail;
   /** Starts listening; resolves with the base URL actually bound (port 0 picks a free one). */
-  listen(): Promise<{ url: string; port: number }>;
+  listen(): Promise<{ url: string; port: number; adminUrl?: string }>;
   close(): Promise<void>;
 }
 
@@ -70,28 +86,75 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     throw err;
   }
 
+  const metrics: Metrics = config.observability.metrics ? createPrometheusMetrics() : noMetrics;
+  let audit: AuditTrail;
+  try {
+    audit = options.audit ?? (await createAuditTrail(config.audit, { logger: log, metrics }));
+  } catch (err) {
+    for (const close of closers) close();
+    throw err;
+  }
+  audit.record({ event: 'config.loaded', reason: `${catalog.size} tools, ${config.auth.issuers.length} issuers` });
+
   const prmUrl = resourceMetadataUrl(config);
   const sessions = new SessionRegistry({
     config: config.sessions,
     ...(options.now && { now: options.now }),
-    onClose: (s, why) => log.debug({ event: 'session.closed', era: s.era, why }, 'session closed'),
+    onClose: (s, why) => {
+      metrics.sessionClosed(s.era);
+      audit.record({ event: 'session.closed', sessionId: s.id, transport: s.era, reason: why });
+    },
   });
+  const rateStore = new MemoryRateLimitStore();
+  closers.push(() => void rateStore.close());
+  const limiter = new Limiter(config.limits, rateStore, options.now);
   const dispatch = createDispatcher({
     catalog,
     confirmation: confirmFlagStrategy,
+    limiter,
+    audit,
+    auditFailMode: config.audit.failMode,
+    metrics,
     serverInfo: { name: 'portcullis', version: VERSION },
     instructions: 'Portcullis gateway: the tools listed are the ones your identity may use.',
     scopeChallenge: (scopes) => buildChallenge('insufficient_scope', { resourceMetadataUrl: prmUrl, scopes }),
-    onToolCall: (ctx, tool, outcome) =>
-      log.debug(
-        { requestId: ctx.requestId, event: 'tool.called', tool, outcome: outcome.outcome, reason: outcome.reason },
-        'tool call',
-      ),
     onError: (ctx, err) => log.error({ requestId: ctx.requestId, err }, 'tool failed'),
   });
+  const health = createHealth(
+    { auditWritable: () => Promise.resolve(audit.healthy()), keysLoaded: () => issuers.size > 0 },
+    { onCheckError: (check, err) => log.warn({ check, err }, 'readiness check failed') },
+  );
+  // With an admin listener, /metrics and /readyz live there only; /healthz stays on both.
+  const admin = config.observability.admin;
+  const mainRoutes: HealthRoute[] = admin ? ['/healthz'] : ['/healthz', '/readyz', '/metrics'];
+  const healthDeps = { health, ...(config.observability.metrics && { metrics }) };
+  const mainHealthDeps = { ...healthDeps, routes: mainRoutes };
+  // The admin listener checks Host too, so a DNS-rebinding page cannot read /metrics.
+  const adminEdge = admin && createEdgePolicy([...DEFAULTS.loopbackHosts, admin.host], []);
+  const adminServer =
+    admin &&
+    createAdminServer({
+      host: admin.host,
+      port: admin.port,
+      handle: (path, req, res, requestId) => {
+        if (adminEdge && !checkEdge(req, adminEdge).ok) {
+          sendJson(res, 403, '{"error":"forbidden"}', requestId);
+          return Promise.resolve(true);
+        }
+        return handleHealthRoute(path, req, res, healthDeps, requestId);
+      },
+      onError: (err, requestId) => log.error({ requestId, err }, 'admin request failed'),
+    });
   const handler = createRequestHandler({
+    limiter,
+    proxyTrust: createProxyTrust(config.server.trustedProxies),
+    audit,
+    metrics,
+    healthRoutes: (path, req, res, requestId) => handleHealthRoute(path, req, res, mainHealthDeps, requestId),
     transport: {
       registry: sessions,
+      audit,
+      metrics,
       dispatch,
       log,
       limits: { ...DEFAULT_LIMITS, maxDepth: config.server.maxJsonDepth },
@@ -127,36 +190,49 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     config,
     catalog,
     sessions,
-    listen: () =>
-      new Promise((resolve, reject) => {
-        const onError = (err: Error): void =>
-          reject(
-            new PortcullisError(
-              ErrorCodes.LISTEN,
-              `cannot listen on ${config.server.host}:${config.server.port}: ${err.message}`,
-              [],
-              { cause: err },
-            ),
-          );
-        server.once('error', onError);
-        server.listen(config.server.port, config.server.host, () => {
-          server.off('error', onError);
-          const port = (server.address() as AddressInfo).port;
-          const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
-          resolve({ url: `${config.server.tls ? 'https' : 'http'}://${host}:${port}`, port });
-        });
-      }),
+    audit,
+    listen: async () => {
+      const main = await listenMain();
+      if (!adminServer) return main;
+      const { url: adminUrl } = await adminServer.listen();
+      return { ...main, adminUrl };
+    },
     close: async () => {
       if (closed) return;
       closed = true;
       sessions.closeAll();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await Promise.all([
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+        adminServer?.close(),
+      ]);
+      await audit.close();
       for (const close of closers) close();
     },
   };
+
+  function listenMain(): Promise<{ url: string; port: number }> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void =>
+        reject(
+          new PortcullisError(
+            ErrorCodes.LISTEN,
+            `cannot listen on ${config.server.host}:${config.server.port}: ${err.message}`,
+            [],
+            { cause: err },
+          ),
+        );
+      server.once('error', onError);
+      server.listen(config.server.port, config.server.host, () => {
+        server.off('error', onError);
+        const port = (server.address() as AddressInfo).port;
+        const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
+        resolve({ url: `${config.server.tls ? 'https' : 'http'}://${host}:${port}`, port });
+      });
+    });
+  }
 }
 
 function loadTls(certFile: string, keyFile: string): { cert: Buffer; key: Buffer } {

@@ -294,7 +294,9 @@ function resolve(raw: RawConfig, options: LoadOptions, problems: string[]): Gate
       }),
       ...(raw.audit?.jsonl && { jsonl: { path: raw.audit.jsonl.path === '-' ? '-' : abs(raw.audit.jsonl.path) } }),
       failMode: raw.audit?.failMode ?? DEFAULTS.audit.failMode,
-      redactKeys: [...new Set([...DEFAULTS.audit.redactKeys, ...(raw.audit?.redactKeys ?? []).map((k) => k.toLowerCase())])],
+      redactKeys: [
+        ...new Set([...DEFAULTS.audit.redactKeys, ...(raw.audit?.redactKeys ?? []).map((k) => k.toLowerCase())]),
+      ],
       batchMaxEvents: raw.audit?.batchMaxEvents ?? DEFAULTS.audit.batchMaxEvents,
       batchMaxDelayMs: raw.audit?.batchMaxDelayMs ?? DEFAULTS.audit.batchMaxDelayMs,
       instance: raw.audit?.instance ?? `${hostname()}:${port}`,
@@ -321,7 +323,8 @@ function resolve(raw: RawConfig, options: LoadOptions, problems: string[]): Gate
       }),
     );
   }
-  if (raw.audit?.sqlite === false && !raw.audit.jsonl) problems.push('/audit: at least one sink (sqlite or jsonl) is required');
+  if (raw.audit?.sqlite === false && !raw.audit.jsonl)
+    problems.push('/audit: at least one sink (sqlite or jsonl) is required');
   checkBind(config, problems);
   return config;
 }

@@ -18,8 +18,10 @@ import type { Verifier } from '../auth/verify.js';
 import { PRM_PATH } from '../auth/metadata.js';
 import { LEGACY_VERSIONS, META, RpcCode } from '../protocol/constants.js';
 import type { AuthedRequest, TransportDeps } from '../protocol/context.js';
+import { principalFields } from '../protocol/events.js';
 import { acceptsBoth } from '../protocol/exchange.js';
 import { parseMessage } from '../protocol/jsonrpc.js';
+import type { JsonRpcId } from '../protocol/jsonrpc.js';
 import { handleSseMessage, handleSseOpen, MESSAGES_PATH } from '../protocol/legacySse.js';
 import { handleModernPost, headerClaimsModern } from '../protocol/modern.js';
 import {
@@ -28,13 +30,30 @@ import {
   handleStreamablePost,
   SESSION_HEADER,
 } from '../protocol/streamable.js';
+import type { AuditTrail } from '../audit/types.js';
+import type { Principal } from '../auth/principal.js';
+import type { LimitDecision, Limiter } from '../limits/limiter.js';
+import type { Metrics } from '../observability/metrics.js';
 import { readBody } from './body.js';
+import { clientIp } from './clientIp.js';
+import type { ProxyTrust } from './clientIp.js';
 import { checkEdge } from './edge.js';
 import type { EdgePolicy } from './edge.js';
 import { sendEmpty, sendJson, sendRpcError } from './respond.js';
 
 export interface PipelineDeps {
   readonly transport: TransportDeps;
+  readonly limiter: Limiter;
+  readonly proxyTrust: ProxyTrust;
+  readonly audit: AuditTrail;
+  readonly metrics: Metrics;
+  /** Serves /healthz, /readyz and /metrics on this listener; false for any other path. */
+  readonly healthRoutes: (
+    path: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+  ) => Promise<boolean>;
   readonly edge: EdgePolicy;
   readonly verifier: Verifier;
   readonly log: Logger;
@@ -53,6 +72,15 @@ const ALLOWED: Record<string, string> = { [MCP_PATH]: 'GET, POST, DELETE', [SSE_
 export function createRequestHandler(deps: PipelineDeps): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     const requestId = randomUUID();
+    const started = performance.now();
+    res.once('finish', () =>
+      deps.metrics.httpRequest(
+        routeLabel(req.url),
+        req.method ?? '',
+        res.statusCode,
+        (performance.now() - started) / 1000,
+      ),
+    );
     if (deps.tls) res.setHeader('strict-transport-security', 'max-age=31536000');
     handle(req, res, requestId, deps).catch((err: unknown) => {
       deps.log.error({ requestId, err }, 'unhandled error in request pipeline');
@@ -88,11 +116,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, requestId: stri
     await mcp(req, res, path, query, requestId, deps);
     return;
   }
-  if (path === '/healthz') {
-    if (req.method !== 'GET' && req.method !== 'HEAD') return methodNotAllowed(req, res, 'GET', requestId);
-    sendJson(res, 200, '{"status":"ok"}', requestId);
-    return;
-  }
+  if (await deps.healthRoutes(path, req, res, requestId)) return;
   if (path === PRM_PATH || path === `${PRM_PATH}${MCP_PATH}`) {
     if (req.method === 'OPTIONS') {
       sendEmpty(res, 204, requestId, corsGet());
@@ -113,10 +137,11 @@ async function mcp(
   requestId: string,
   deps: PipelineDeps,
 ): Promise<void> {
+  const ip = clientIp(req, deps.proxyTrust);
   // 1. DNS rebinding (RC-6): before anything else, authenticated or not.
   const edge = checkEdge(req, deps.edge);
   if (!edge.ok) {
-    deps.log.info({ requestId, event: 'request.refused', reason: edge.reason }, 'host or origin not allowed');
+    deps.audit.record({ event: 'request.refused', requestId, ip, reason: edge.reason });
     sendRpcError(res, 403, null, { code: RpcCode.ServerError, message: 'Forbidden' }, requestId, closeIfBody(req));
     return;
   }
@@ -124,12 +149,21 @@ async function mcp(
   const allowed = ALLOWED[path] ?? '';
   if (!allowed.split(', ').includes(req.method ?? '')) return methodNotAllowed(req, res, allowed, requestId);
 
-  // 3. Authentication (RC-1/2/3/5), before the body is read.
-  const principal = await authenticate(req, res, query, requestId, deps);
+  // 3. Per-IP limit before any cryptography (SEC-RL-02).
+  const byIp = await deps.limiter.ip(ip);
+  if (!byIp.ok) return rateLimited(res, byIp, null, requestId, deps, { ip });
+
+  // 4. Authentication (RC-1/2/3/5), before the body is read.
+  const principal = await authenticate(req, res, query, requestId, ip, deps);
   if (!principal) return;
-  const a: AuthedRequest = { req, res, principal, requestId, query };
+  const a: AuthedRequest = { req, res, principal, requestId, query, ip };
   const t = deps.transport;
 
+  if (req.method !== 'POST') {
+    // 5. Per-principal and per-tenant limits: streams and session ends count too.
+    const limit = await deps.limiter.request(principal);
+    if (!limit.ok) return rateLimited(res, limit, null, requestId, deps, { ip, principal });
+  }
   if (req.method === 'GET') {
     if (!acceptsBoth(req.headers.accept).sse) {
       sendRpcError(
@@ -197,6 +231,12 @@ async function mcp(
     return;
   }
   const msg = parsed.message;
+  // 5. Per-principal and per-tenant limits, with the request id now known (RC-19).
+  const limit = await (msg.kind === 'notification'
+    ? deps.limiter.notification(principal)
+    : deps.limiter.request(principal));
+  if (!limit.ok)
+    return rateLimited(res, limit, msg.kind === 'notification' ? null : msg.id, requestId, deps, { ip, principal });
   if (path === MESSAGES_PATH) {
     await handleSseMessage(a, msg, t);
     return;
@@ -225,12 +265,15 @@ async function authenticate(
   res: ServerResponse,
   query: string,
   requestId: string,
+  ip: string,
   deps: PipelineDeps,
-): Promise<AuthedRequest['principal'] | undefined> {
+): Promise<Principal | undefined> {
   const bearer = extractBearer(req, query, deps.maxTokenBytes);
   const opts = { resourceMetadataUrl: deps.resourceMetadataUrl, scopes: deps.baselineScopes };
   const refuse = (status: number, kind: 'missing' | 'invalid_token' | 'invalid_request', reason: string): undefined => {
     deps.log.info({ requestId, event: 'auth.failed', reason }, 'authentication failed');
+    deps.metrics.authFailure(reason);
+    deps.audit.record({ event: 'auth.failed', requestId, ip, reason });
     const body = kind === 'missing' ? '{"error":"unauthorized"}' : `{"error":"${kind}"}`;
     sendJson(res, status, body, requestId, { 'www-authenticate': buildChallenge(kind, opts), ...closeIfBody(req) });
     return undefined;
@@ -248,12 +291,48 @@ async function authenticate(
       if (result.kind === 'unavailable') {
         // RC-5: cannot decide → fail closed, never allow.
         deps.log.warn({ requestId, event: 'auth.unavailable', reason: result.reason }, 'verification keys unavailable');
+        deps.metrics.authFailure(result.reason);
+        deps.audit.record({ event: 'auth.failed', requestId, ip, reason: result.reason });
         sendJson(res, 503, '{"error":"temporarily_unavailable"}', requestId, { 'retry-after': 5, ...closeIfBody(req) });
         return undefined;
       }
       return refuse(401, 'invalid_token', result.reason);
     }
   }
+}
+
+/** RC-19: 429 with `Retry-After`, and a JSON-RPC error carrying the request id when known. */
+function rateLimited(
+  res: ServerResponse,
+  decision: Exclude<LimitDecision, { ok: true }>,
+  id: JsonRpcId | null,
+  requestId: string,
+  deps: PipelineDeps,
+  who: { ip: string; principal?: Principal },
+): void {
+  deps.metrics.rateLimited(decision.scope);
+  deps.audit.record({
+    event: 'rate.limited',
+    requestId,
+    ip: who.ip,
+    reason: decision.scope,
+    ...(who.principal && principalFields(who.principal)),
+  });
+  sendRpcError(res, 429, id, { code: RpcCode.ServerError, message: 'Rate limit exceeded' }, requestId, {
+    'retry-after': decision.retryAfterSec,
+    ...closeIfBody(res.req),
+  });
+}
+
+const ROUTE_LABELS = new Set([MCP_PATH, SSE_PATH, MESSAGES_PATH, '/healthz', '/readyz', '/metrics']);
+
+/** A bounded route label for metrics: known paths, the PRM family, or `other`. */
+function routeLabel(url: string | undefined): string {
+  const raw = url ?? '/';
+  const q = raw.indexOf('?');
+  const path = q === -1 ? raw : raw.slice(0, q);
+  if (ROUTE_LABELS.has(path)) return path;
+  return path.startsWith(PRM_PATH) ? PRM_PATH : 'other';
 }
 
 function methodNotAllowed(req: IncomingMessage, res: ServerResponse, allow: string, requestId: string): void {

@@ -4,13 +4,17 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import type { AuditTrail } from '../audit/types.js';
 import type { Principal } from '../auth/principal.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { SessionRegistry } from '../session/registry.js';
 import type { Dispatcher } from './dispatch.js';
 import type { StructureLimits } from './jsonrpc.js';
 
 export interface TransportDeps {
   readonly registry: SessionRegistry;
+  readonly audit: AuditTrail;
+  readonly metrics: Metrics;
   readonly dispatch: Dispatcher;
   readonly log: Logger;
   readonly limits: StructureLimits;
@@ -28,4 +32,6 @@ export interface AuthedRequest {
   readonly requestId: string;
   /** The raw query string (without `?`). */
   readonly query: string;
+  /** Client address (socket peer, or from a trusted proxy). */
+  readonly ip: string;
 }

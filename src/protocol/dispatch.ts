@@ -5,16 +5,14 @@
  */
 import type { Principal } from '../auth/principal.js';
 import type { Session } from '../session/registry.js';
-import type { ToolCatalog } from '../tools/catalog.js';
-import { executeTool } from '../tools/execute.js';
-import type { CallOutcome } from '../tools/execute.js';
 import type { LogLevel } from '../tools/types.js';
-import { authorizeCall } from '../policy/authorize.js';
-import type { ConfirmationStrategy } from '../policy/confirm.js';
 import { LOG_LEVELS, META, MODERN_VERSIONS, RpcCode, SESSION_VERSIONS, SSE_VERSION } from './constants.js';
 import type { JsonRpcRequest } from './jsonrpc.js';
 import { rpcError } from './messages.js';
-import { paramHeadersMatch } from './paramHeaders.js';
+import { principalFields } from './events.js';
+import type { Cancellation } from './cancellation.js';
+import { createToolCall } from './toolCall.js';
+import type { ToolCallDeps } from './toolCall.js';
 import type { Outcome } from './messages.js';
 
 export type EraName = 'modern' | 'streamable' | 'sse';
@@ -23,36 +21,32 @@ export interface DispatchContext {
   readonly era: EraName;
   readonly principal: Principal;
   readonly requestId: string;
+  readonly ip: string;
   readonly protocolVersion: string;
   readonly clientCapabilities: Readonly<Record<string, unknown>>;
   /** 2026: the request's `_meta` log level; legacy: the session's level. */
   readonly logLevel: LogLevel | undefined;
   readonly session: Session | undefined;
-  readonly signal: AbortSignal;
+  /** The caller went away (response closed early, session ended). */
+  readonly cancellation: Cancellation;
   /** 2026-07-28 only: the request's values of a header (for `Mcp-Param-*` checks). */
   readonly header?: (name: string) => string[] | undefined;
   /** Sends a notification related to this request (on its SSE stream). */
   notify(method: string, params: Record<string, unknown>): void;
 }
 
-export interface DispatcherDeps {
-  catalog: ToolCatalog;
-  confirmation: ConfirmationStrategy;
+export interface DispatcherDeps extends ToolCallDeps {
   serverInfo: { name: string; version: string };
   instructions: string;
-  /** Scope challenge for RC-4 (`insufficient_scope`). */
-  scopeChallenge(scopes: readonly string[]): string;
-  onToolCall(ctx: DispatchContext, tool: string, outcome: CallOutcome | { outcome: 'denied'; reason: string }): void;
-  onError(ctx: DispatchContext, err: unknown): void;
 }
 
 const CAPABILITIES = { tools: {}, logging: {} };
-const UNKNOWN_TOOL = 'Unknown tool';
 
 export type Dispatcher = (msg: JsonRpcRequest, ctx: DispatchContext) => Promise<Outcome>;
 
 export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   const { catalog } = deps;
+  const callTool = createToolCall(deps);
 
   function modernResult(result: Record<string, unknown>, cacheable: boolean): Outcome {
     // 2026-07-28: every result carries resultType; list-like results carry caching hints. The
@@ -76,74 +70,6 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
       undefined,
       ctx.era === 'modern' ? 404 : undefined,
     );
-  }
-
-  async function callTool(msg: JsonRpcRequest, ctx: DispatchContext): Promise<Outcome> {
-    const params = msg.params ?? {};
-    const name = params.name;
-    const args = params.arguments ?? {};
-    const tool = catalog.get(name);
-    // RC-16: unknown, hidden and malformed are one answer, so nothing reveals a tool exists.
-    if (!tool || args === null || typeof args !== 'object' || Array.isArray(args)) {
-      deps.onToolCall(ctx, typeof name === 'string' ? name : '', {
-        outcome: 'denied',
-        reason: tool ? 'bad_arguments_type' : 'unknown_tool',
-      });
-      return rpcError(RpcCode.InvalidParams, UNKNOWN_TOOL);
-    }
-    const decision = authorizeCall(ctx.principal, tool.config);
-    if (!decision.ok) {
-      deps.onToolCall(ctx, tool.config.name, { outcome: 'denied', reason: decision.reason });
-      if (decision.reason === 'insufficient_scope') {
-        return {
-          kind: 'error',
-          error: { code: RpcCode.ServerError, message: 'Insufficient scope' },
-          status: 403,
-          headers: { 'www-authenticate': deps.scopeChallenge(decision.scopes) },
-        };
-      }
-      return rpcError(RpcCode.InvalidParams, UNKNOWN_TOOL);
-    }
-    if (ctx.header && !paramHeadersMatch(tool.paramHeaders, args as Record<string, unknown>, ctx.header)) {
-      deps.onToolCall(ctx, tool.config.name, { outcome: 'denied', reason: 'param_header_mismatch' });
-      return rpcError(RpcCode.HeaderMismatch, 'Header mismatch: Mcp-Param', undefined, 400);
-    }
-    const missing = (tool.config.clientCapabilities ?? []).filter((c) => ctx.clientCapabilities[c] === undefined);
-    if (missing.length > 0) {
-      deps.onToolCall(ctx, tool.config.name, { outcome: 'denied', reason: 'missing_client_capability' });
-      const required = Object.fromEntries(missing.map((c) => [c, {}]));
-      return rpcError(
-        RpcCode.MissingRequiredClientCapability,
-        `This tool requires the client capabilities: ${missing.join(', ')}`,
-        { requiredCapabilities: required },
-        400,
-      );
-    }
-    const progressToken = readProgressToken(params);
-    const threshold = ctx.logLevel === undefined ? -1 : LOG_LEVELS.indexOf(ctx.logLevel);
-    const outcome = await executeTool(tool, args as Record<string, unknown>, {
-      principal: ctx.principal,
-      requestId: ctx.requestId,
-      signal: ctx.signal,
-      confirmation: deps.confirmation,
-      log(level, data) {
-        if (threshold >= 0 && LOG_LEVELS.indexOf(level) >= threshold) {
-          ctx.notify('notifications/message', { level, logger: tool.config.name, data });
-        }
-      },
-      progress(progress, total, message) {
-        if (progressToken === undefined) return;
-        ctx.notify('notifications/progress', {
-          progressToken,
-          progress,
-          ...(total !== undefined && { total }),
-          ...(message !== undefined && { message }),
-        });
-      },
-      onError: (err) => deps.onError(ctx, err),
-    });
-    deps.onToolCall(ctx, tool.config.name, outcome);
-    return shape(ctx, { ...outcome.result });
   }
 
   function initialize(msg: JsonRpcRequest, ctx: DispatchContext): Outcome {
@@ -181,6 +107,16 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
         return callTool(msg, ctx);
       case 'tools/list':
         if (msg.params?.cursor !== undefined) return rpcError(RpcCode.InvalidParams, 'Invalid cursor');
+        deps.audit.record({
+          event: 'tools.listed',
+          requestId: ctx.requestId,
+          ...(ctx.session && { sessionId: ctx.session.id }),
+          ip: ctx.ip,
+          transport: ctx.era,
+          method: 'tools/list',
+          outcome: 'ok',
+          ...principalFields(ctx.principal),
+        });
         return withRawTools(shape(ctx, {}, true), catalog.listingJson(ctx.principal));
       case 'server/discover':
         if (ctx.era !== 'modern') return notFound(ctx, msg.method);
@@ -219,11 +155,4 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
 
 function withRawTools(outcome: Outcome, toolsJson: string): Outcome {
   return outcome.kind === 'result' ? { ...outcome, rawTools: toolsJson } : outcome;
-}
-
-function readProgressToken(params: Record<string, unknown>): string | number | undefined {
-  const meta = params._meta;
-  if (meta === null || typeof meta !== 'object') return undefined;
-  const t = (meta as Record<string, unknown>).progressToken;
-  return typeof t === 'string' || (typeof t === 'number' && Number.isSafeInteger(t)) ? t : undefined;
 }

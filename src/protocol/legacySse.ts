@@ -8,8 +8,10 @@
 import { sendEmpty, sendRpcError, startSse } from '../http/respond.js';
 import { RpcCode, SSE_VERSION } from './constants.js';
 import type { AuthedRequest, TransportDeps } from './context.js';
+import { principalFields, sessionOpened } from './events.js';
 import type { JsonRpcMessage } from './jsonrpc.js';
 import { serializeError, serializeNotification, serializeResult } from './messages.js';
+import { signalCancellation } from './cancellation.js';
 import { attachStream, writeToStream } from './streamable.js';
 
 export const MESSAGES_PATH = '/mcp/messages';
@@ -17,12 +19,21 @@ export const MESSAGES_PATH = '/mcp/messages';
 export function handleSseOpen(a: AuthedRequest, deps: TransportDeps): void {
   const opened = deps.registry.open(a.principal, 'sse', SSE_VERSION, {});
   if (!opened.ok) {
+    deps.metrics.rateLimited('sessions');
+    deps.audit.record({
+      event: 'rate.limited',
+      requestId: a.requestId,
+      ip: a.ip,
+      reason: opened.reason,
+      ...principalFields(a.principal),
+    });
     sendRpcError(a.res, 429, null, { code: RpcCode.ServerError, message: 'Too many sessions' }, a.requestId, {
       'retry-after': 60,
     });
     return;
   }
   const session = opened.session;
+  sessionOpened(a, session, deps);
   startSse(a.res, a.requestId);
   // A same-origin relative path with no credentials in it.
   a.res.write(`event: endpoint\ndata: ${MESSAGES_PATH}?sessionId=${session.id}\n\n`);
@@ -82,12 +93,13 @@ export async function handleSseMessage(a: AuthedRequest, msg: JsonRpcMessage, de
     const outcome = await deps.dispatch(msg, {
       era: 'sse',
       principal: a.principal,
+      ip: a.ip,
       requestId: a.requestId,
       protocolVersion: session.protocolVersion,
       clientCapabilities: session.clientCapabilities,
       logLevel: session.logLevel,
       session,
-      signal: session.abort.signal,
+      cancellation: signalCancellation(session.abort.signal),
       notify: (method, params) => writeToStream(session, serializeNotification(method, params), deps, 'message'),
     });
     const body =

@@ -11,6 +11,7 @@ import { sendEmpty, sendRpcError } from '../http/respond.js';
 import type { LogLevel } from '../tools/types.js';
 import { LOG_LEVELS, META, MODERN_VERSIONS, NAMED_METHODS, RpcCode } from './constants.js';
 import type { AuthedRequest, TransportDeps } from './context.js';
+import { responseCancellation } from './cancellation.js';
 import { PostExchange } from './exchange.js';
 import type { JsonRpcMessage } from './jsonrpc.js';
 import type { RpcError } from './messages.js';
@@ -89,25 +90,20 @@ export async function handleModernPost(
     sendEmpty(a.res, 202, a.requestId);
     return;
   }
-  const abort = new AbortController();
-  const onClose = (): void => {
-    if (!a.res.writableFinished) abort.abort();
-  };
-  a.res.once('close', onClose);
   const exchange = new PostExchange(a.res, a.requestId, acceptsSse);
   const outcome = await deps.dispatch(msg, {
     era: 'modern',
     principal: a.principal,
+    ip: a.ip,
     requestId: a.requestId,
     protocolVersion: ladder.version,
     clientCapabilities: ladder.capabilities ?? EMPTY_CAPS,
     logLevel: ladder.logLevel,
     session: undefined,
-    signal: abort.signal,
+    cancellation: responseCancellation(a.res),
     header: (name) => a.req.headersDistinct[name],
     notify: (method, params) => exchange.notify(method, params),
   });
-  a.res.off('close', onClose);
   exchange.finish(msg.id, outcome);
 }
 

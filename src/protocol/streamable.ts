@@ -9,7 +9,10 @@ import { sendEmpty, sendRpcError, sseEvent, startSse } from '../http/respond.js'
 import type { Session } from '../session/registry.js';
 import { RpcCode, SESSION_VERSIONS } from './constants.js';
 import type { AuthedRequest, TransportDeps } from './context.js';
+import { principalFields, sessionOpened } from './events.js';
 import type { DispatchContext } from './dispatch.js';
+import { eitherCancellation, responseCancellation, signalCancellation } from './cancellation.js';
+import type { Cancellation } from './cancellation.js';
 import { PostExchange } from './exchange.js';
 import type { JsonRpcMessage, JsonRpcRequest } from './jsonrpc.js';
 
@@ -89,21 +92,13 @@ export async function handleStreamablePost(
     return;
   }
   session.inflight.add(msg.id);
-  const abort = new AbortController();
-  const onSessionEnd = (): void => abort.abort();
-  session.abort.signal.addEventListener('abort', onSessionEnd, { once: true });
-  const onClose = (): void => {
-    if (!a.res.writableFinished) abort.abort();
-  };
-  a.res.once('close', onClose);
+  const cancellation = eitherCancellation(responseCancellation(a.res), signalCancellation(session.abort.signal));
   const exchange = new PostExchange(a.res, a.requestId, acceptsSse, { [SESSION_HEADER]: session.id });
   try {
-    const outcome = await deps.dispatch(msg, context(a, session, abort.signal, exchange));
+    const outcome = await deps.dispatch(msg, context(a, session, cancellation, exchange));
     exchange.finish(msg.id, outcome);
   } finally {
     session.inflight.delete(msg.id);
-    session.abort.signal.removeEventListener('abort', onSessionEnd);
-    a.res.off('close', onClose);
   }
 }
 
@@ -126,29 +121,43 @@ async function initialize(
   }
   const opened = deps.registry.open(a.principal, 'streamable', SESSION_VERSIONS[0] ?? '', {});
   if (!opened.ok) {
-    deps.log.warn({ requestId: a.requestId, event: 'session_refused', reason: opened.reason }, 'session refused');
+    deps.metrics.rateLimited('sessions');
+    deps.audit.record({
+      event: 'rate.limited',
+      requestId: a.requestId,
+      ip: a.ip,
+      reason: opened.reason,
+      ...principalFields(a.principal),
+    });
     sendRpcError(a.res, 429, msg.id, { code: RpcCode.ServerError, message: 'Too many sessions' }, a.requestId, {
       'retry-after': 60,
     });
     return;
   }
   const session = opened.session;
+  sessionOpened(a, session, deps);
   const exchange = new PostExchange(a.res, a.requestId, acceptsSse, { [SESSION_HEADER]: session.id });
-  const outcome = await deps.dispatch(msg, context(a, session, session.abort.signal, exchange));
+  const outcome = await deps.dispatch(msg, context(a, session, signalCancellation(session.abort.signal), exchange));
   if (outcome.kind === 'error') deps.registry.close(session, 'deleted');
   exchange.finish(msg.id, outcome);
 }
 
-function context(a: AuthedRequest, session: Session, signal: AbortSignal, exchange: PostExchange): DispatchContext {
+function context(
+  a: AuthedRequest,
+  session: Session,
+  cancellation: Cancellation,
+  exchange: PostExchange,
+): DispatchContext {
   return {
     era: 'streamable',
     principal: a.principal,
+    ip: a.ip,
     requestId: a.requestId,
     protocolVersion: session.protocolVersion,
     clientCapabilities: session.clientCapabilities,
     logLevel: session.logLevel,
     session,
-    signal,
+    cancellation,
     notify: (method, params) => exchange.notify(method, params),
   };
 }

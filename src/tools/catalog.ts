@@ -5,6 +5,7 @@
  * (roles, scopes) combination — the only inputs of the visibility policy — and reused.
  */
 import { pathToFileURL } from 'node:url';
+import { compileRedactor } from '../audit/redact.js';
 import type { Principal } from '../auth/principal.js';
 import type { GatewayConfig, ToolConfig } from '../config/types.js';
 import { ErrorCodes, PortcullisError } from '../errors.js';
@@ -22,6 +23,8 @@ export interface CompiledTool {
   readonly validate: ArgumentValidator;
   readonly validateOutput: ArgumentValidator | undefined;
   readonly handler: ToolHandler;
+  /** The arguments as the audit may store them (sensitive values replaced). */
+  readonly redact: (args: unknown) => unknown;
   /** Arguments mirrored into `Mcp-Param-*` headers on 2026-07-28 requests. */
   readonly paramHeaders: readonly ParamHeader[];
 }
@@ -108,7 +111,16 @@ export async function buildCatalog(
       }
     }
     if (problems.length > problemsBefore || !handler || !validate) continue;
-    compiled.push({ config: t, descriptor: describeTool(t, input), validate, validateOutput, handler, paramHeaders });
+    const redact = compileRedactor(input, config.audit.redactKeys);
+    compiled.push({
+      config: t,
+      descriptor: describeTool(t, input),
+      validate,
+      validateOutput,
+      handler,
+      paramHeaders,
+      redact,
+    });
   }
   if (problems.length > 0) {
     throw new PortcullisError(ErrorCodes.TOOL_LOAD, `${problems.length} tool problem(s)`, problems);

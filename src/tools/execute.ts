@@ -7,7 +7,8 @@ import type { Principal } from '../auth/principal.js';
 import { bindTenant } from '../policy/tenant.js';
 import type { ConfirmationStrategy } from '../policy/confirm.js';
 import type { CompiledTool } from './catalog.js';
-import type { LogLevel, ToolResult } from './types.js';
+import type { Cancellation } from '../protocol/cancellation.js';
+import type { LogLevel, ToolContext, ToolResult } from './types.js';
 
 export type CallOutcome = {
   result: ToolResult;
@@ -19,8 +20,10 @@ export type CallOutcome = {
 export interface CallContext {
   principal: Principal;
   requestId: string;
-  signal: AbortSignal;
+  cancellation: Cancellation;
   confirmation: ConfirmationStrategy;
+  /** Last gate before the handler runs (the audit intent); false refuses the call. */
+  beforeRun?: () => Promise<boolean>;
   log: (level: LogLevel, data: unknown) => void;
   progress: (progress: number, total?: number, message?: string) => void;
   onError: (err: unknown) => void;
@@ -63,40 +66,20 @@ export async function executeTool(
     }
   }
 
-  // One controller per call, aborted by the timeout or by the caller's signal; both links are
-  // undone when the call ends, so a long-lived caller signal (a 2024 SSE session) gathers nothing.
-  const call = new AbortController();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    call.abort(new Error('tool timed out'));
-  }, tool.config.timeoutMs);
-  const onCallerAbort = (): void => call.abort(new Error('call cancelled'));
-  if (ctx.signal.aborted) onCallerAbort();
-  else ctx.signal.addEventListener('abort', onCallerAbort, { once: true });
+  if (ctx.beforeRun && !(await ctx.beforeRun())) {
+    return { result: errorResult(`The call was not run ${ref}`), outcome: 'denied', reason: 'audit_unavailable' };
+  }
+
   let result: ToolResult;
   try {
-    result = await raceAbort(
-      Promise.resolve(
-        tool.handler(bound.args, {
-          principal: ctx.principal,
-          signal: call.signal,
-          requestId: ctx.requestId,
-          log: ctx.log,
-          progress: ctx.progress,
-        }),
-      ),
-      call.signal,
-    );
+    result = await runHandler(tool, bound.args, ctx);
   } catch (err) {
-    if (timedOut) return { result: errorResult(`The tool timed out ${ref}`), outcome: 'error', reason: 'timeout' };
-    if (ctx.signal.aborted)
-      return { result: errorResult(`The call was cancelled ${ref}`), outcome: 'error', reason: 'cancelled' };
+    if (err instanceof CallAborted) {
+      const text = err.reason === 'timeout' ? `The tool timed out ${ref}` : `The call was cancelled ${ref}`;
+      return { result: errorResult(text), outcome: 'error', reason: err.reason };
+    }
     ctx.onError(err);
     return { result: errorResult(`The tool failed ${ref}`), outcome: 'error', reason: 'handler_threw' };
-  } finally {
-    clearTimeout(timer);
-    ctx.signal.removeEventListener('abort', onCallerAbort);
   }
   if (!isToolResult(result)) {
     ctx.onError(new Error(`tool ${tool.config.name} returned a malformed result`));
@@ -113,20 +96,55 @@ export async function executeTool(
   return { result, outcome: result.isError ? 'error' : 'ok' };
 }
 
-function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
+class CallAborted extends Error {
+  constructor(readonly reason: 'timeout' | 'cancelled') {
+    super(reason);
+  }
+}
+
+/**
+ * Runs the handler under the tool's timeout and the caller's cancellation. The handler's
+ * AbortSignal is created only if it reads `ctx.signal`; either way the timer and the
+ * cancellation listener are undone when the call settles.
+ */
+function runHandler(tool: CompiledTool, args: Record<string, unknown>, ctx: CallContext): Promise<ToolResult> {
+  let controller: AbortController | undefined;
+  const handlerCtx: ToolContext = {
+    principal: ctx.principal,
+    requestId: ctx.requestId,
+    log: ctx.log,
+    progress: ctx.progress,
+    get signal() {
+      controller ??= new AbortController();
+      return controller.signal;
+    },
+  };
+  return new Promise<ToolResult>((resolve, reject) => {
+    let settled = false;
+    const settle = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      clearTimeout(timer);
+      offCancel();
+      return true;
+    };
+    const abort = (reason: 'timeout' | 'cancelled'): void => {
+      if (!settle()) return;
+      controller?.abort(new Error(reason === 'timeout' ? 'tool timed out' : 'call cancelled'));
+      reject(new CallAborted(reason));
+    };
+    const timer = setTimeout(() => abort('timeout'), tool.config.timeoutMs);
+    const offCancel = ctx.cancellation.onCancel(() => abort('cancelled'));
+    if (ctx.cancellation.cancelled) return abort('cancelled');
+    let work: Promise<ToolResult>;
+    try {
+      work = Promise.resolve(tool.handler(args, handlerCtx));
+    } catch (err) {
+      work = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
     work.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
+      (v) => settle() && resolve(v),
+      (e: unknown) => settle() && reject(e instanceof Error ? e : new Error(String(e))),
     );
   });
 }

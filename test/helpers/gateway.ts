@@ -27,6 +27,8 @@ export type PrincipalName = keyof typeof PRINCIPALS;
 
 export interface TestGateway {
   gateway: Gateway;
+  /** The temp directory holding the config, secret, demo database and audit database. */
+  dir: string;
   /** Base URL, e.g. http://127.0.0.1:41234 */
   url: string;
   /** The MCP endpoint, `${url}/mcp` (also the token audience). */
@@ -60,6 +62,8 @@ export interface StartOptions {
   fixtures?: boolean;
   env?: Record<string, string>;
   sessions?: Record<string, number>;
+  /** Extra top-level YAML appended to the config (e.g. a `limits:` block). */
+  extraYaml?: string;
   now?: () => number;
 }
 
@@ -80,6 +84,7 @@ export async function startGateway(opts: StartOptions = {}): Promise<TestGateway
       .map(([k, v]) => `  ${k}: ${v}`)
       .join('\n')}\n`;
   }
+  if (opts.extraYaml) text += `\n${opts.extraYaml}\n`;
   const cfgPath = path.join(dir, 'portcullis.yaml');
   writeFileSync(cfgPath, text);
   const config = loadConfigFile(cfgPath, { port, env: opts.env ?? {} });
@@ -92,6 +97,7 @@ export async function startGateway(opts: StartOptions = {}): Promise<TestGateway
   };
   return {
     gateway,
+    dir,
     url,
     mcpUrl,
     port,

@@ -5,6 +5,7 @@ import type { GatewayConfig, ToolConfig } from '../../src/config/types.js';
 import { confirmFlagStrategy } from '../../src/policy/confirm.js';
 import { buildCatalog } from '../../src/tools/catalog.js';
 import { executeTool } from '../../src/tools/execute.js';
+import { signalCancellation } from '../../src/protocol/cancellation.js';
 import type { ToolHandler } from '../../src/tools/types.js';
 
 const principal = {
@@ -49,13 +50,13 @@ async function run(
   extra: Partial<ToolConfig> = {},
   signal = new AbortController().signal,
 ) {
-  const config = { tools: [tool(name, extra)] } as unknown as GatewayConfig;
+  const config = { tools: [tool(name, extra)], audit: { redactKeys: [] } } as unknown as GatewayConfig;
   const catalog = await buildCatalog(config, new Map(Object.entries(handlers).map(([k, h]) => [`t.${k}`, h])));
   const errors: unknown[] = [];
   const outcome = await executeTool(catalog.get(name)!, args, {
     principal,
     requestId: 'req-1',
-    signal,
+    cancellation: signalCancellation(signal),
     confirmation: confirmFlagStrategy,
     log: () => undefined,
     progress: () => undefined,
@@ -124,6 +125,7 @@ describe('buildCatalog', () => {
         tool('b', { backend: { kind: 'module', builtin: 'missing' } }),
         tool('c', { tenantArg: 'org', destructive: true, input: { type: 'object', properties: {} } }),
       ],
+      audit: { redactKeys: [] },
     } as unknown as GatewayConfig;
     await expect(buildCatalog(config, new Map())).rejects.toMatchObject({
       code: 'PORTCULLIS_E_TOOL_LOAD',
@@ -138,7 +140,7 @@ describe('buildCatalog', () => {
 
   it('V-17 looks tools up by exact string only', async () => {
     const catalog = await buildCatalog(
-      { tools: [tool('ok')] } as unknown as GatewayConfig,
+      { tools: [tool('ok')], audit: { redactKeys: [] } } as unknown as GatewayConfig,
       new Map([['t.ok', handlers.ok!]]),
     );
     expect(catalog.get('ok')).toBeDefined();
