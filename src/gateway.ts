@@ -16,6 +16,7 @@ import { buildIssuerTable } from './auth/keys.js';
 import { protectedResourceMetadata, resourceMetadataUrl } from './auth/metadata.js';
 import { createVerifier } from './auth/verify.js';
 import type { GatewayConfig, ToolConfig } from './config/types.js';
+import { echo } from './demo/echo.js';
 import { fixtureTools } from './demo/fixtures.js';
 import { openDemoDatabase } from './demo/db.js';
 import { createDemoHandlers } from './demo/tools.js';
@@ -66,7 +67,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const issuers = buildIssuerTable(config.auth.issuers);
   const verifier = createVerifier({ auth: config.auth, issuers, ...(options.now && { now: options.now }) });
 
-  const builtins = new Map<string, ToolHandler>();
+  const builtins = new Map<string, ToolHandler>([['demo.echo', echo]]);
   const closers: (() => void)[] = [];
   const extra: { config: ToolConfig; handler: ToolHandler }[] = [];
   if (config.demo) {
