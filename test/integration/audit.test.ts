@@ -80,7 +80,7 @@ describe('a failing audit sink', () => {
     const base = await startGateway();
     const config = loadConfigFile(path.join(base.dir, 'portcullis.yaml'), { port: base.port + 0, env: {} });
     await base.gateway.close();
-    const sink = new FlakySink(await SqliteAuditSink.open(path.join(base.dir, 'flaky.sqlite')));
+    const sink = new FlakySink(SqliteAuditSink.open(path.join(base.dir, 'flaky.sqlite')));
     const logger = createLogger('silent');
     const audit = await createAuditTrail(
       { ...config.audit, failMode },
