@@ -63,7 +63,10 @@ export interface AuditEvent {
   readonly tool: string | null;
   /** Redacted arguments as canonical JSON text, capped. */
   readonly arguments: string | null;
-  /** SHA-256 of the canonical arguments before redaction (SEC-AUD-01 argument digest). */
+  /**
+   * SHA-256 of the canonical arguments as stored (after redaction, before truncation): it covers
+   * the whole object when the stored excerpt is cut, and cannot be used to guess a redacted secret.
+   */
   readonly argumentsDigest: string | null;
   readonly outcome: AuditOutcome | null;
   readonly reason: string | null;

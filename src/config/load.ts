@@ -11,6 +11,7 @@ import { ErrorCodes, PortcullisError } from '../errors.js';
 import { closeObjects, createSchemaCompiler } from '../policy/schema.js';
 import { configSchema } from './schema.js';
 import { DEFAULTS, TOOL_NAME_PATTERN } from './defaults.js';
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import type {
   AuditConfig,
@@ -325,6 +326,14 @@ function resolve(raw: RawConfig, options: LoadOptions, problems: string[]): Gate
   }
   if (raw.audit?.sqlite === false && !raw.audit.jsonl)
     problems.push('/audit: at least one sink (sqlite or jsonl) is required');
+  config.server.trustedProxies.forEach((entry, i) => {
+    const [addr = '', prefix] = entry.split('/');
+    const family = isIP(addr);
+    const maxPrefix = family === 6 ? 128 : 32;
+    if (family === 0 || (prefix !== undefined && !(/^\d{1,3}$/.test(prefix) && Number(prefix) <= maxPrefix))) {
+      problems.push(`/server/trustedProxies/${i}: not an IP address or CIDR: ${entry}`);
+    }
+  });
   checkBind(config, problems);
   return config;
 }

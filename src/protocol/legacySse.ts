@@ -63,10 +63,13 @@ export async function handleSseMessage(a: AuthedRequest, msg: JsonRpcMessage, de
   const session = deps.registry.get(id, a.principal, 'sse');
   if (!session || !session.stream) {
     if (deps.registry.ownedByAnother(id, a.principal)) {
-      deps.log.warn(
-        { requestId: a.requestId, event: 'session_owner_mismatch', user: a.principal.user },
-        'session owner mismatch',
-      );
+      deps.audit.record({
+        event: 'session.owner_mismatch',
+        requestId: a.requestId,
+        ip: a.ip,
+        reason: 'session_owner_mismatch',
+        ...principalFields(a.principal),
+      });
     }
     sendRpcError(a.res, 404, null, { code: RpcCode.SessionNotFound, message: 'Session not found' }, a.requestId);
     return;

@@ -32,10 +32,13 @@ function lookupSession(a: AuthedRequest, deps: TransportDeps): Lookup {
   const session = ids.length === 1 ? deps.registry.get(ids[0] ?? '', a.principal, 'streamable') : undefined;
   if (!session) {
     if (ids.length === 1 && deps.registry.ownedByAnother(ids[0] ?? '', a.principal)) {
-      deps.log.warn(
-        { requestId: a.requestId, event: 'session_owner_mismatch', user: a.principal.user },
-        'session owner mismatch',
-      );
+      deps.audit.record({
+        event: 'session.owner_mismatch',
+        requestId: a.requestId,
+        ip: a.ip,
+        reason: 'session_owner_mismatch',
+        ...principalFields(a.principal),
+      });
     }
     sendRpcError(a.res, 404, null, NOT_FOUND, a.requestId);
     return { ok: false };

@@ -55,11 +55,13 @@ export function createToolCall(deps: ToolCallDeps): (msg: JsonRpcRequest, ctx: D
     return answer;
   };
 
-  const auditUnavailable = (ctx: DispatchContext): Outcome => ({
+  const auditUnavailable = (ctx: DispatchContext, ran: boolean): Outcome => ({
     kind: 'error',
     error: {
       code: RpcCode.ServerError,
-      message: `Audit trail unavailable; the call was not run (ref ${ctx.requestId})`,
+      message: ran
+        ? `Audit trail unavailable; the call ran but its result is withheld because it could not be recorded (ref ${ctx.requestId})`
+        : `Audit trail unavailable; the call was not run (ref ${ctx.requestId})`,
     },
     status: 503,
     headers: { 'retry-after': '5' },
@@ -175,7 +177,7 @@ export function createToolCall(deps: ToolCallDeps): (msg: JsonRpcRequest, ctx: D
     });
     if (outcome.reason === 'audit_unavailable') {
       metrics.toolCall(name, 'denied', 0);
-      return auditUnavailable(ctx);
+      return auditUnavailable(ctx, false);
     }
     const latencyMs = performance.now() - started;
     metrics.toolCall(name, outcome.outcome, latencyMs / 1000);
@@ -192,7 +194,7 @@ export function createToolCall(deps: ToolCallDeps): (msg: JsonRpcRequest, ctx: D
       await audit.commit(called);
     } catch (err) {
       deps.onError(ctx, err);
-      if (!(deps.auditFailMode === 'openForReadOnly' && tool.config.readOnly)) return auditUnavailable(ctx);
+      if (!(deps.auditFailMode === 'openForReadOnly' && tool.config.readOnly)) return auditUnavailable(ctx, true);
     }
     return {
       kind: 'result',

@@ -141,3 +141,13 @@ tools:
     expect(all).toMatch(/\/tools\/0\/input: /);
   });
 });
+
+describe('trusted proxies', () => {
+  it('lists a malformed address or CIDR as a problem', () => {
+    const p = problemsOf(minimal('server:\n  trustedProxies: [10.0.0.0/8, "::1", not-an-ip, 10.0.0.0/40]'));
+    expect(p).toEqual([
+      '/server/trustedProxies/2: not an IP address or CIDR: not-an-ip',
+      '/server/trustedProxies/3: not an IP address or CIDR: 10.0.0.0/40',
+    ]);
+  });
+});

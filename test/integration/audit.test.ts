@@ -128,3 +128,41 @@ describe('a failing audit sink', () => {
     }
   });
 });
+
+describe('session hijack attempts', () => {
+  it("S-01 records session.owner_mismatch when bob presents alice's session id", async () => {
+    const g = await startGateway({ extraYaml: 'audit:\n  instance: it-2' });
+    try {
+      const h = (token: string) => ({
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      });
+      const init = await fetch(`${g.url}/mcp`, {
+        method: 'POST',
+        headers: h(await g.token('alice')),
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+        }),
+      });
+      await init.text();
+      const hijack = await fetch(`${g.url}/mcp`, {
+        method: 'POST',
+        headers: { ...h(await g.token('bob')), 'mcp-session-id': init.headers.get('mcp-session-id')! },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }),
+      });
+      expect(hijack.status).toBe(404);
+      await g.gateway.audit.close();
+      const events = storedEvents(path.join(g.dir, 'audit.sqlite'), 'it-2');
+      expect(events.find((e) => e.requestId === hijack.headers.get('x-request-id'))).toMatchObject({
+        event: 'session.owner_mismatch',
+        user: 'bob',
+      });
+    } finally {
+      await g.close();
+    }
+  });
+});
