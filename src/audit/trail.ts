@@ -11,7 +11,7 @@ import { GENESIS_HEAD, headAfter } from './chain.js';
 import { GroupCommitTrail } from './groupCommit.js';
 import { JsonlAuditSink } from './jsonl.js';
 import type { LineStream } from './jsonl.js';
-import { SqliteAuditSink } from './sqlite.js';
+import { WorkerSqliteSink } from './workerSink.js';
 import type { AuditEvent, AuditSink, AuditTrail } from './types.js';
 
 /** Dependencies and limits of a trail. */
@@ -92,7 +92,7 @@ function canReplay(sink: AuditSink): boolean {
 async function openSinks(config: AuditConfig, stdout?: LineStream): Promise<AuditSink[]> {
   const sinks: AuditSink[] = [];
   try {
-    if (config.sqlite) sinks.push(SqliteAuditSink.open(config.sqlite.path));
+    if (config.sqlite) sinks.push(await WorkerSqliteSink.open(config.sqlite.path));
     if (config.jsonl) sinks.push(await JsonlAuditSink.open(config.jsonl.path, stdout));
   } catch (err) {
     await Promise.allSettled(sinks.map((s) => s.close()));

@@ -1,0 +1,121 @@
+/**
+ * The default SQLite audit sink: writes happen on a worker thread (sqliteWorker.ts), so the
+ * synchronous insert and the COMMIT's fsync never stall the event loop that serves requests,
+ * and batches grow naturally while a write is in flight (group commit). Reads needed at start
+ * (the chain head, catching up a lagging sink) use a connection on this thread.
+ */
+import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { SqliteAuditSink } from './sqlite.js';
+import type { WorkerReply, WorkerRequest } from './sqliteWorker.js';
+import type { AuditEvent, AuditSink } from './types.js';
+
+type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
+type Request = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+
+export class WorkerSqliteSink implements AuditSink {
+  readonly name = 'sqlite';
+  readonly #reader: SqliteAuditSink;
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, Pending>();
+  #next = 1;
+  #closed = false;
+
+  private constructor(reader: SqliteAuditSink, worker: Worker) {
+    this.#reader = reader;
+    this.#worker = worker;
+    worker.on('message', (m: WorkerReply) => {
+      const p = this.#pending.get(m.id);
+      if (!p) return;
+      this.#pending.delete(m.id);
+      if (m.ok) p.resolve(m.value);
+      else p.reject(new Error(m.error));
+    });
+    worker.on('error', (err) => this.#failAll(err));
+    worker.on('exit', () => this.#failAll(new Error('audit writer thread exited')));
+  }
+
+  /** Opens the database (creating it and its schema here first), then starts the writer thread. */
+  static async open(file: string): Promise<WorkerSqliteSink> {
+    const reader = SqliteAuditSink.open(file);
+    const worker = startWorker(file);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        worker.once('message', (m: { ready: boolean; error?: string }) =>
+          m.ready ? resolve() : reject(new Error(m.error ?? 'audit writer failed to start')),
+        );
+        worker.once('error', reject);
+      });
+    } catch (err) {
+      await worker.terminate();
+      await reader.close();
+      throw err;
+    }
+    return new WorkerSqliteSink(reader, worker);
+  }
+
+  last(instance: string): Promise<AuditEvent | undefined> {
+    return this.#reader.last(instance);
+  }
+
+  /** Up to `limit` events after `seq` (replaying to a lagging sink at start). */
+  eventsAfter(instance: string, seq: number, limit: number): AuditEvent[] {
+    return this.#reader.eventsAfter(instance, seq, limit);
+  }
+
+  async write(batch: readonly AuditEvent[]): Promise<void> {
+    await this.#call({ op: 'write', batch });
+  }
+
+  async writable(): Promise<boolean> {
+    try {
+      return (await this.#call({ op: 'writable' })) === true;
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    try {
+      await this.#call({ op: 'close' });
+    } finally {
+      this.#closed = true;
+      await this.#worker.terminate();
+      await this.#reader.close();
+    }
+  }
+
+  #call(request: Request): Promise<unknown> {
+    if (this.#closed) return Promise.reject(new Error('audit sink is closed'));
+    const id = this.#next++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#worker.postMessage({ ...request, id });
+    });
+  }
+
+  #failAll(err: Error): void {
+    for (const p of this.#pending.values()) p.reject(err);
+    this.#pending.clear();
+  }
+}
+
+/**
+ * Starts the writer thread from the worker module next to this one: the compiled `.js` in
+ * production; from source (the test suite runs TypeScript directly) a tiny bootstrap first
+ * registers the TypeScript loader the tests already use, then imports the `.ts` module.
+ */
+function startWorker(file: string): Worker {
+  if (!import.meta.url.endsWith('.ts')) {
+    return new Worker(new URL('./sqliteWorker.js', import.meta.url), { workerData: { file } });
+  }
+  // The ESM entry of tsx's API (its `import` condition), found from the package root.
+  const tsxRoot = path.dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
+  const tsxApi = pathToFileURL(path.join(tsxRoot, 'dist/esm/api/index.mjs')).href;
+  const entry = new URL('./sqliteWorker.ts', import.meta.url).href;
+  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(bootstrap, { eval: true, workerData: { file } });
+}
