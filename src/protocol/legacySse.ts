@@ -8,7 +8,7 @@
 import { sendEmpty, sendRpcError, startSse } from '../http/respond.js';
 import { RpcCode, SSE_VERSION } from './constants.js';
 import type { AuthedRequest, TransportDeps } from './context.js';
-import { principalFields, sessionOpened } from './events.js';
+import { ownerMismatch, sessionOpened, sessionRefused } from './events.js';
 import type { JsonRpcMessage } from './jsonrpc.js';
 import { serializeError, serializeNotification, serializeResult } from './messages.js';
 import { signalCancellation } from './cancellation.js';
@@ -19,14 +19,7 @@ export const MESSAGES_PATH = '/mcp/messages';
 export function handleSseOpen(a: AuthedRequest, deps: TransportDeps): void {
   const opened = deps.registry.open(a.principal, 'sse', SSE_VERSION, {});
   if (!opened.ok) {
-    deps.metrics.rateLimited('sessions');
-    deps.audit.record({
-      event: 'rate.limited',
-      requestId: a.requestId,
-      ip: a.ip,
-      reason: opened.reason,
-      ...principalFields(a.principal),
-    });
+    sessionRefused(a, opened.reason, deps);
     sendRpcError(a.res, 429, null, { code: RpcCode.ServerError, message: 'Too many sessions' }, a.requestId, {
       'retry-after': 60,
     });
@@ -63,13 +56,7 @@ export async function handleSseMessage(a: AuthedRequest, msg: JsonRpcMessage, de
   const session = deps.registry.get(id, a.principal, 'sse');
   if (!session || !session.stream) {
     if (deps.registry.ownedByAnother(id, a.principal)) {
-      deps.audit.record({
-        event: 'session.owner_mismatch',
-        requestId: a.requestId,
-        ip: a.ip,
-        reason: 'session_owner_mismatch',
-        ...principalFields(a.principal),
-      });
+      ownerMismatch(a, deps);
     }
     sendRpcError(a.res, 404, null, { code: RpcCode.SessionNotFound, message: 'Session not found' }, a.requestId);
     return;

@@ -9,7 +9,7 @@ import { sendEmpty, sendRpcError, sseEvent, startSse } from '../http/respond.js'
 import type { Session } from '../session/registry.js';
 import { RpcCode, SESSION_VERSIONS } from './constants.js';
 import type { AuthedRequest, TransportDeps } from './context.js';
-import { principalFields, sessionOpened } from './events.js';
+import { ownerMismatch, sessionOpened, sessionRefused } from './events.js';
 import type { DispatchContext } from './dispatch.js';
 import { eitherCancellation, responseCancellation, signalCancellation } from './cancellation.js';
 import type { Cancellation } from './cancellation.js';
@@ -32,13 +32,7 @@ function lookupSession(a: AuthedRequest, deps: TransportDeps): Lookup {
   const session = ids.length === 1 ? deps.registry.get(ids[0] ?? '', a.principal, 'streamable') : undefined;
   if (!session) {
     if (ids.length === 1 && deps.registry.ownedByAnother(ids[0] ?? '', a.principal)) {
-      deps.audit.record({
-        event: 'session.owner_mismatch',
-        requestId: a.requestId,
-        ip: a.ip,
-        reason: 'session_owner_mismatch',
-        ...principalFields(a.principal),
-      });
+      ownerMismatch(a, deps);
     }
     sendRpcError(a.res, 404, null, NOT_FOUND, a.requestId);
     return { ok: false };
@@ -124,14 +118,7 @@ async function initialize(
   }
   const opened = deps.registry.open(a.principal, 'streamable', SESSION_VERSIONS[0] ?? '', {});
   if (!opened.ok) {
-    deps.metrics.rateLimited('sessions');
-    deps.audit.record({
-      event: 'rate.limited',
-      requestId: a.requestId,
-      ip: a.ip,
-      reason: opened.reason,
-      ...principalFields(a.principal),
-    });
+    sessionRefused(a, opened.reason, deps);
     sendRpcError(a.res, 429, msg.id, { code: RpcCode.ServerError, message: 'Too many sessions' }, a.requestId, {
       'retry-after': 60,
     });

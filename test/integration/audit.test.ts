@@ -13,31 +13,15 @@ import { createLogger } from '../../src/observability/log.js';
 import { FlakySink, storedEvents } from '../audit/helpers.js';
 import { startGateway } from '../helpers/gateway.js';
 import type { TestGateway } from '../helpers/gateway.js';
+import { initialize2025, postModern } from './support.js';
 
 const META = {
   'io.modelcontextprotocol/protocolVersion': '2026-07-28',
   'io.modelcontextprotocol/clientCapabilities': {},
 };
 
-async function call(
-  url: string,
-  token: string,
-  name: string,
-  args: Record<string, unknown>,
-  id = 1,
-): Promise<Response> {
-  return fetch(`${url}/mcp`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': '2026-07-28',
-      'mcp-method': 'tools/call',
-      'mcp-name': name,
-    },
-    body: JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args, _meta: META } }),
-  });
+function call(url: string, token: string, name: string, args: Record<string, unknown>, id = 1): Promise<Response> {
+  return postModern(`${url}/mcp`, token, 'tools/call', { name, arguments: args }, { id });
 }
 
 describe('audit events of real calls', () => {
@@ -133,25 +117,16 @@ describe('session hijack attempts', () => {
   it("S-01 records session.owner_mismatch when bob presents alice's session id", async () => {
     const g = await startGateway({ extraYaml: 'audit:\n  instance: it-2' });
     try {
-      const h = (token: string) => ({
-        authorization: `Bearer ${token}`,
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-      });
-      const init = await fetch(`${g.url}/mcp`, {
-        method: 'POST',
-        headers: h(await g.token('alice')),
-        body: JSON.stringify({
-          jsonrpc: '2.0',
-          id: 1,
-          method: 'initialize',
-          params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
-        }),
-      });
+      const init = await initialize2025(g.mcpUrl, await g.token('alice'));
       await init.text();
       const hijack = await fetch(`${g.url}/mcp`, {
         method: 'POST',
-        headers: { ...h(await g.token('bob')), 'mcp-session-id': init.headers.get('mcp-session-id')! },
+        headers: {
+          authorization: `Bearer ${await g.token('bob')}`,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-session-id': init.headers.get('mcp-session-id')!,
+        },
         body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }),
       });
       expect(hijack.status).toBe(404);

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway } from '../helpers/gateway.js';
 import type { TestGateway } from '../helpers/gateway.js';
+import { initialize2025, postModern } from './support.js';
 
 let g: TestGateway;
 let clock = Date.now();
@@ -27,25 +28,14 @@ afterAll(async () => {
   await g.close();
 });
 
-async function call(token: string, id: number, extra: Record<string, string> = {}): Promise<Response> {
-  return fetch(g.mcpUrl, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': '2026-07-28',
-      'mcp-method': 'tools/call',
-      'mcp-name': 'get_user_profile',
-      ...extra,
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id,
-      method: 'tools/call',
-      params: { name: 'get_user_profile', arguments: { userId: 'alice' }, _meta: META },
-    }),
-  });
+function call(token: string, id: number, headers: Record<string, string> = {}): Promise<Response> {
+  return postModern(
+    g.mcpUrl,
+    token,
+    'tools/call',
+    { name: 'get_user_profile', arguments: { userId: 'alice' } },
+    { id, headers },
+  );
 }
 
 describe('rate limits', () => {
@@ -73,20 +63,7 @@ describe('rate limits', () => {
     for (let i = 0; i < 8; i++) {
       // A fresh token (new jti) each time, and a new 2025 session each time.
       const token = await g.token('bob', { jti: `t${i}` });
-      const res = await fetch(g.mcpUrl, {
-        method: 'POST',
-        headers: {
-          authorization: `Bearer ${token}`,
-          'content-type': 'application/json',
-          accept: 'application/json, text/event-stream',
-        },
-        body: JSON.stringify({
-          jsonrpc: '2.0',
-          id: 1,
-          method: 'initialize',
-          params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
-        }),
-      });
+      const res = await initialize2025(g.mcpUrl, token);
       await res.text();
       if (res.status === 200) allowed++;
       else expect(res.status).toBe(429);

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startGateway } from '../helpers/gateway.js';
 import type { TestGateway } from '../helpers/gateway.js';
 import { parsePrometheusText } from '../observability/promText.js';
+import { initialize2025, postModern } from './support.js';
 
 let g: TestGateway;
 const META = {
@@ -35,23 +36,13 @@ function value(
 }
 
 async function callTool(token: string, id: number): Promise<void> {
-  const res = await fetch(g.mcpUrl, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${token}`,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': '2026-07-28',
-      'mcp-method': 'tools/call',
-      'mcp-name': 'get_user_profile',
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id,
-      method: 'tools/call',
-      params: { name: 'get_user_profile', arguments: { userId: 'alice' }, _meta: META },
-    }),
-  });
+  const res = await postModern(
+    g.mcpUrl,
+    token,
+    'tools/call',
+    { name: 'get_user_profile', arguments: { userId: 'alice' } },
+    { id },
+  );
   expect(res.status).toBe(200);
   await res.text();
 }
@@ -76,20 +67,7 @@ describe('metrics', () => {
 
   it('tracks active sessions by era', async () => {
     const token = await g.token('bob');
-    const res = await fetch(g.mcpUrl, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${token}`,
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-      },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
-      }),
-    });
+    const res = await initialize2025(g.mcpUrl, token);
     await res.text();
     const sid = res.headers.get('mcp-session-id')!;
     expect(value((await scrape(g.url)).samples, 'portcullis_sessions_active', { era: 'streamable' })).toBe(1);

@@ -73,6 +73,24 @@ export function modernHeaders(
   };
 }
 
+/** Opens a 2025-11-25 session with a raw `initialize`; returns the response (its body unread). */
+export async function initialize2025(mcpUrl: string, token: string): Promise<Response> {
+  return fetch(mcpUrl, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: CLIENT_INFO },
+    }),
+  });
+}
+
 /** POSTs one well-formed 2026-07-28 request with fetch. */
 export async function postModern(
   mcpUrl: string,
