@@ -15,11 +15,6 @@ import { startGateway } from '../helpers/gateway.js';
 import type { TestGateway } from '../helpers/gateway.js';
 import { initialize2025, postModern } from './support.js';
 
-const META = {
-  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-  'io.modelcontextprotocol/clientCapabilities': {},
-};
-
 function call(url: string, token: string, name: string, args: Record<string, unknown>, id = 1): Promise<Response> {
   return postModern(`${url}/mcp`, token, 'tools/call', { name, arguments: args }, { id });
 }

@@ -10,10 +10,6 @@ import { initialize2025, postModern } from './support.js';
 
 let g: TestGateway;
 let clock = Date.now();
-const META = {
-  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-  'io.modelcontextprotocol/clientCapabilities': {},
-};
 
 beforeAll(async () => {
   g = await startGateway({

@@ -6,10 +6,6 @@ import { parsePrometheusText } from '../observability/promText.js';
 import { initialize2025, postModern } from './support.js';
 
 let g: TestGateway;
-const META = {
-  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-  'io.modelcontextprotocol/clientCapabilities': {},
-};
 
 beforeAll(async () => {
   g = await startGateway();
