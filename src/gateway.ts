@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { createAuditTrail } from './audit/trail.js';
 import type { AuditTrail } from './audit/types.js';
 import { buildChallenge } from './auth/challenge.js';
-import { buildIssuerTable } from './auth/keys.js';
+import { buildIssuerTable, keysLoaded, warmKeys } from './auth/keys.js';
 import { protectedResourceMetadata, resourceMetadataUrl } from './auth/metadata.js';
 import { createVerifier } from './auth/verify.js';
 import type { GatewayConfig, ToolConfig } from './config/types.js';
@@ -122,7 +122,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     onError: (ctx, err) => log.error({ requestId: ctx.requestId, err }, 'tool failed'),
   });
   const health = createHealth(
-    { auditWritable: () => Promise.resolve(audit.healthy()), keysLoaded: () => issuers.size > 0 },
+    { auditWritable: () => Promise.resolve(audit.healthy()), keysLoaded: () => keysLoaded(issuers) },
     { onCheckError: (check, err) => log.warn({ check, err }, 'readiness check failed') },
   );
   // With an admin listener, /metrics and /readyz live there only; /healthz stays on both.
@@ -193,6 +193,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     sessions,
     audit,
     listen: async () => {
+      void warmKeys(issuers, (issuer, err) => log.warn({ issuer, err }, 'cannot fetch the issuer JWKS yet'));
       const main = await listenMain();
       if (!adminServer) return main;
       const { url: adminUrl } = await adminServer.listen();
