@@ -176,23 +176,22 @@ export class GroupCommitTrail implements AuditTrailHandle {
     this.observe((m) => m.auditQueueDepth(this.queue.length + this.backlogSize()));
     const started = performance.now();
     this.batches += 1;
-    // Sinks are called in config order, SQLite first; its write is synchronous, so a JSONL copy
-    // is never ahead of SQLite after a crash and can be caught up from it (trail.ts).
-    const failures = await Promise.all(
-      this.sinks.map(async (sink, i) => {
-        const owed = this.backlogs[i] ?? [];
-        const batch = owed.length > 0 ? owed.concat(events) : events;
-        if (batch.length === 0) return undefined;
-        try {
-          await sink.write(batch);
-          this.backlogs[i] = [];
-          return undefined;
-        } catch (err) {
-          this.backlogs[i] = batch; // retried ahead of the next batch: no gap, nothing lost
-          return { sink: sink.name, err };
-        }
-      }),
-    ).then((results) => results.filter((r) => r !== undefined));
+    // Sinks are written one after the other in config order, SQLite first, so after a crash a
+    // JSONL copy is never ahead of SQLite and can be caught up from it (trail.ts). SQLite writes on
+    // a worker thread, so this order must be awaited, not assumed.
+    const failures: { sink: string; err: unknown }[] = [];
+    for (const [i, sink] of this.sinks.entries()) {
+      const owed = this.backlogs[i] ?? [];
+      const batch = owed.length > 0 ? owed.concat(events) : events;
+      if (batch.length === 0) continue;
+      try {
+        await sink.write(batch);
+        this.backlogs[i] = [];
+      } catch (err) {
+        this.backlogs[i] = batch; // retried ahead of the next batch: no gap, nothing lost
+        failures.push({ sink: sink.name, err });
+      }
+    }
     this.observe((m) => m.auditWrite((performance.now() - started) / 1000, events.length));
     this.observe((m) => m.auditQueueDepth(this.queue.length + this.backlogSize()));
 

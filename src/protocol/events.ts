@@ -28,7 +28,13 @@ export function sessionOpened(a: AuthedRequest, session: Session, deps: Transpor
 /** A session refused at a cap (answered 429 by the caller). */
 export function sessionRefused(a: AuthedRequest, reason: string, deps: TransportDeps): void {
   deps.metrics.rateLimited('sessions');
-  deps.audit.record({ event: 'rate.limited', requestId: a.requestId, ip: a.ip, reason, ...principalFields(a.principal) });
+  deps.audit.record({
+    event: 'rate.limited',
+    requestId: a.requestId,
+    ip: a.ip,
+    reason,
+    ...principalFields(a.principal),
+  });
 }
 
 /** A live session id presented by a principal who does not own it (answered like an unknown id). */
