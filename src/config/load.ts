@@ -9,19 +9,14 @@ import { parseDocument } from 'yaml';
 import { Ajv } from 'ajv';
 import { ErrorCodes, PortcullisError } from '../errors.js';
 import { closeObjects, createSchemaCompiler } from '../policy/schema.js';
+import { hostForUrl, hostnameOf, isLoopbackHost, isLoopbackUrl } from './hosts.js';
+import { rate, resolveLimits } from './limits.js';
+import type { RawLimits, RawRate } from './limits.js';
 import { configSchema } from './schema.js';
 import { DEFAULTS, TOOL_NAME_PATTERN } from './defaults.js';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
-import type {
-  AuditConfig,
-  GatewayConfig,
-  IssuerConfig,
-  LimitsConfig,
-  RateConfig,
-  ServerConfig,
-  ToolConfig,
-} from './types.js';
+import type { AuditConfig, GatewayConfig, IssuerConfig, ServerConfig, ToolConfig } from './types.js';
 
 export interface LoadOptions {
   /** Environment for `${env:NAME}`; defaults to `process.env`. */
@@ -172,7 +167,7 @@ interface RawConfig {
     globalRateLimit?: RawRate;
     module: { builtin?: string; file?: string; export?: string };
   })[];
-  limits?: Partial<Record<RateKey, RawRate>> & { concurrentPerPrincipal?: number; concurrentPerSession?: number };
+  limits?: RawLimits;
   audit?: {
     sqlite?: false | { path?: string };
     jsonl?: { path: string };
@@ -338,31 +333,6 @@ function resolve(raw: RawConfig, options: LoadOptions, problems: string[]): Gate
   return config;
 }
 
-type RateKey = 'perIp' | 'perPrincipal' | 'perTenant' | 'perTool' | 'perPrincipalTool' | 'notificationsPerPrincipal';
-interface RawRate {
-  requests: number;
-  windowSec: number;
-  burst?: number;
-}
-
-function rate(r: RawRate): RateConfig {
-  return { requests: r.requests, windowSec: r.windowSec, burst: r.burst ?? r.requests };
-}
-
-function resolveLimits(raw: NonNullable<RawConfig['limits']>): LimitsConfig {
-  const d = DEFAULTS.limits;
-  return {
-    perIp: rate(raw.perIp ?? d.perIp),
-    perPrincipal: rate(raw.perPrincipal ?? d.perPrincipal),
-    perTenant: rate(raw.perTenant ?? d.perTenant),
-    perTool: rate(raw.perTool ?? d.perTool),
-    perPrincipalTool: rate(raw.perPrincipalTool ?? d.perPrincipalTool),
-    notificationsPerPrincipal: rate(raw.notificationsPerPrincipal ?? d.notificationsPerPrincipal),
-    concurrentPerPrincipal: raw.concurrentPerPrincipal ?? d.concurrentPerPrincipal,
-    concurrentPerSession: raw.concurrentPerSession ?? d.concurrentPerSession,
-  };
-}
-
 function resolveIssuer(
   iss: RawConfig['auth']['issuers'][number],
   i: number,
@@ -413,28 +383,6 @@ function checkBind(config: GatewayConfig, problems: string[]): void {
   );
 }
 
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
-}
-
-function isLoopbackUrl(u: string): boolean {
-  try {
-    return isLoopbackHost(new URL(u).hostname);
-  } catch {
-    return false;
-  }
-}
-
-function hostForUrl(host: string): string {
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-}
-
-function hostnameOf(hostPort: string): string {
-  if (hostPort.startsWith('[')) return hostPort.slice(0, hostPort.indexOf(']') + 1);
-  return hostPort.split(':')[0] ?? '';
-}
-
 function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value);
@@ -442,3 +390,4 @@ function deepFreeze<T>(value: T): T {
   }
   return value;
 }
+

@@ -69,6 +69,6 @@ export class PostExchange {
 export function acceptsBoth(accept: string | undefined): { json: boolean; sse: boolean } {
   if (accept === undefined) return { json: false, sse: false };
   const a = accept.toLowerCase();
-  const any = a.includes('*/*');
-  return { json: any || a.includes('application/json'), sse: any || a.includes('text/event-stream') };
+  const wildcard = a.includes('*/*');
+  return { json: wildcard || a.includes('application/json'), sse: wildcard || a.includes('text/event-stream') };
 }
