@@ -390,4 +390,3 @@ function deepFreeze<T>(value: T): T {
   }
   return value;
 }
-
