@@ -1,9 +1,10 @@
 /**
  * The request pipeline, top to bottom (DESIGN "Request pipeline"):
  *
- *   route → Host/Origin (DNS rebinding) → method → authenticate (bearer JWT → principal)
- *   → media types → body (size cap while streaming) → JSON-RPC parse (structure limits)
- *   → era: 2026-07-28 stateless | 2025 session | 2024 SSE session → dispatch (policy, tools)
+ *   route → Host/Origin (DNS rebinding) → method → per-IP limit → authenticate (bearer JWT →
+ *   principal) → media types → body (size cap while streaming) → JSON-RPC parse (structure
+ *   limits) → per-principal/tenant limit → era: 2026-07-28 stateless | 2025 session | 2024 SSE
+ *   session → dispatch (policy, per-tool limits, tools, durable audit)
  *
  * Every request to an MCP route is authenticated, whatever its era, method or session.
  * Expected refusals are answered here with the exact status of SECURITY.md §0; anything
