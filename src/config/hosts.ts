@@ -17,7 +17,13 @@ export function hostForUrl(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
-export function hostnameOf(hostPort: string): string {
-  if (hostPort.startsWith('[')) return hostPort.slice(0, hostPort.indexOf(']') + 1);
-  return hostPort.split(':')[0] ?? '';
+/** `Host` value → lower-case host name without the port (`[::1]:3000` → `[::1]`). */
+export function hostnameOf(host: string): string {
+  const h = host.trim().toLowerCase();
+  if (h.startsWith('[')) {
+    const end = h.indexOf(']');
+    return end === -1 ? '' : h.slice(0, end + 1);
+  }
+  const colon = h.indexOf(':');
+  return colon === -1 ? h : h.slice(0, colon);
 }

@@ -5,6 +5,7 @@
  * passes on to authentication.
  */
 import type { IncomingMessage } from 'node:http';
+import { hostnameOf } from '../config/hosts.js';
 
 export interface EdgePolicy {
   readonly allowedHosts: ReadonlySet<string>;
@@ -32,15 +33,4 @@ export function checkEdge(req: IncomingMessage, policy: EdgePolicy): EdgeDecisio
     }
   }
   return { ok: true };
-}
-
-/** `Host` value → lower-case host name without the port (`[::1]:3000` → `[::1]`). */
-export function hostnameOf(host: string): string {
-  const h = host.trim().toLowerCase();
-  if (h.startsWith('[')) {
-    const end = h.indexOf(']');
-    return end === -1 ? '' : h.slice(0, end + 1);
-  }
-  const colon = h.indexOf(':');
-  return colon === -1 ? h : h.slice(0, colon);
 }

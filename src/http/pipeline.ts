@@ -40,7 +40,7 @@ import { clientIp } from './clientIp.js';
 import type { ProxyTrust } from './clientIp.js';
 import { checkEdge } from './edge.js';
 import type { EdgePolicy } from './edge.js';
-import { sendEmpty, sendJson, sendRpcError } from './respond.js';
+import { closeIfBody, sendEmpty, sendJson, sendRpcError } from './respond.js';
 
 export interface PipelineDeps {
   readonly transport: TransportDeps;
@@ -341,12 +341,6 @@ function methodNotAllowed(req: IncomingMessage, res: ServerResponse, allow: stri
     allow,
     ...closeIfBody(req),
   });
-}
-
-/** An answer given without reading the request body closes the connection, so the body is never read. */
-function closeIfBody(req: IncomingMessage): Record<string, string> {
-  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
-  return hasBody && !req.readableEnded ? { connection: 'close' } : {};
 }
 
 function corsGet(): Record<string, string> {

@@ -3,7 +3,7 @@
  * `Cache-Control: no-store` (SEC-OUT-05) and the correlation id. Header values are only ever
  * gateway-made; a failure to set one (Node's ERR_INVALID_CHAR) is caught by the pipeline.
  */
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RpcError } from '../protocol/messages.js';
 import { serializeError } from '../protocol/messages.js';
 import type { JsonRpcId } from '../protocol/jsonrpc.js';
@@ -78,4 +78,13 @@ export function startSse(res: ServerResponse, requestId: string, extra?: Record<
  */
 export function sseEvent(data: string, event?: string): string {
   return event === undefined ? `data: ${data}\n\n` : `event: ${event}\ndata: ${data}\n\n`;
+}
+
+/**
+ * Headers for an answer given without reading the request body: the connection is closed, so
+ * the unread body is never read (SEC-AUTH-02; RC-11 413 answers).
+ */
+export function closeIfBody(req: IncomingMessage): Record<string, string> {
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  return hasBody && !req.readableEnded ? { connection: 'close' } : {};
 }

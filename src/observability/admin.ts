@@ -9,7 +9,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ErrorCodes, PortcullisError } from '../errors.js';
-import { sendJson } from '../http/respond.js';
+import { closeIfBody, sendJson } from '../http/respond.js';
 
 /** Serves one admin request; resolves `false` if the path is not one it serves. */
 export type AdminHandler = (
@@ -88,10 +88,4 @@ export function createAdminServer(opts: AdminServerOptions): AdminServer {
       });
     },
   };
-}
-
-/** An answer given without reading the request body closes the connection. */
-function closeIfBody(req: IncomingMessage): Record<string, string> {
-  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
-  return hasBody && !req.readableEnded ? { connection: 'close' } : {};
 }

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { baseHeaders, sendJson } from '../http/respond.js';
+import { baseHeaders, closeIfBody, sendJson } from '../http/respond.js';
 import type { Metrics } from './metrics.js';
 
 export type CheckState = 'ok' | 'failing';
@@ -106,10 +106,4 @@ export async function handleHealthRoute(
     sendJson(res, 200, JSON.stringify(deps.health.live()), requestId);
   }
   return true;
-}
-
-/** An answer given without reading the request body closes the connection (as the pipeline does). */
-function closeIfBody(req: IncomingMessage): Record<string, string> {
-  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
-  return hasBody && !req.readableEnded ? { connection: 'close' } : {};
 }
