@@ -12,6 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storedEvents } from '../audit/helpers.js';
 import { loadConfigText } from '../../src/config/load.js';
+import type { PortcullisError } from '../../src/errors.js';
 import { createGateway } from '../../src/gateway.js';
 import type { Gateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/observability/log.js';
@@ -452,6 +453,15 @@ describe('B.2 plain HTTP against the TLS listener', () => {
     );
     expect(answer).not.toMatch(/^HTTP\//);
     expect(answer.toLowerCase()).not.toContain('location');
+    // And there is no plain-HTTP listener to redirect from: a non-loopback bind without TLS is refused.
+    const plain = `server:\n  host: 0.0.0.0\nauth:\n  issuers:\n    - { issuer: urn:test, algorithms: [HS256], secret: ${'s'.repeat(40)} }\n`;
+    let problems: readonly string[] = [];
+    try {
+      loadConfigText(plain, { env: {}, baseDir: dir });
+    } catch (err) {
+      problems = (err as PortcullisError).problems;
+    }
+    expect(problems.some((p) => p.startsWith('/server/host: binding 0.0.0.0 without TLS is refused'))).toBe(true);
   });
 });
 
