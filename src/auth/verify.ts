@@ -17,6 +17,7 @@ import { principalKey } from './principal.js';
 import type { Principal } from './principal.js';
 import type { IssuerEntry } from './keys.js';
 import { TokenCache } from './cache.js';
+import { hasDuplicateMembers } from './duplicateMembers.js';
 
 export type VerifyResult =
   | { ok: true; principal: Principal }
@@ -78,6 +79,9 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     } catch (err) {
       return classifyJoseError(err);
     }
+    // J-32: a repeated member name would mean one thing here and maybe another elsewhere.
+    const [header = '', body = ''] = parts.slice(0, 2).map((p) => Buffer.from(p, 'base64url').toString('utf8'));
+    if (hasDuplicateMembers(header) || hasDuplicateMembers(body)) return fail('duplicate_member');
 
     if (!audienceAccepted(payload.aud, audiences, auth.strictAudience)) return fail('audience_mismatch');
     const mapped = mapClaims(payload, auth, entry, knownRoles);
