@@ -12,6 +12,7 @@ import { ownerMismatch, sessionOpened, sessionRefused } from './events.js';
 import type { JsonRpcMessage } from './jsonrpc.js';
 import { serializeError, serializeNotification, serializeResult } from './messages.js';
 import { signalCancellation } from './cancellation.js';
+import { isWellFormedSessionId } from '../session/registry.js';
 import { attachStream, writeToStream } from './streamable.js';
 
 export const MESSAGES_PATH = '/mcp/messages';
@@ -43,14 +44,10 @@ export function sessionIdFromQuery(query: string): string | undefined {
 
 export async function handleSseMessage(a: AuthedRequest, msg: JsonRpcMessage, deps: TransportDeps): Promise<void> {
   const id = sessionIdFromQuery(a.query);
-  if (id === undefined) {
-    sendRpcError(
-      a.res,
-      400,
-      null,
-      { code: RpcCode.ServerError, message: 'Bad Request: sessionId is required' },
-      a.requestId,
-    );
+  // L-04: missing, repeated or malformed → 400 before any lookup; only a well-formed id can be 404.
+  if (id === undefined || !isWellFormedSessionId(id)) {
+    const message = id === undefined ? 'Bad Request: sessionId is required' : 'Bad Request: malformed sessionId';
+    sendRpcError(a.res, 400, null, { code: RpcCode.ServerError, message }, a.requestId);
     return;
   }
   const session = deps.registry.get(id, a.principal, 'sse');
