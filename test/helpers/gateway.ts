@@ -11,6 +11,7 @@ import { loadConfigFile } from '../../src/config/load.js';
 import { createGateway } from '../../src/gateway.js';
 import type { Gateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/observability/log.js';
+import type { Logger } from '../../src/observability/log.js';
 
 export const DEMO_CONFIG = path.resolve(import.meta.dirname, '../../examples/demo/portcullis.yaml');
 export const ISSUER = 'urn:portcullis:dev';
@@ -65,6 +66,8 @@ export interface StartOptions {
   /** Extra top-level YAML appended to the config (e.g. a `limits:` block). */
   extraYaml?: string;
   now?: () => number;
+  /** The gateway's logger (default: silent). */
+  logger?: Logger;
 }
 
 export async function startGateway(opts: StartOptions = {}): Promise<TestGateway> {
@@ -88,7 +91,10 @@ export async function startGateway(opts: StartOptions = {}): Promise<TestGateway
   const cfgPath = path.join(dir, 'portcullis.yaml');
   writeFileSync(cfgPath, text);
   const config = loadConfigFile(cfgPath, { port, env: opts.env ?? {} });
-  const gateway = await createGateway(config, { logger: createLogger('silent'), ...(opts.now && { now: opts.now }) });
+  const gateway = await createGateway(config, {
+    logger: opts.logger ?? createLogger('silent'),
+    ...(opts.now && { now: opts.now }),
+  });
   const { url } = await gateway.listen();
   const mcpUrl = `${url}/mcp`;
   const sign: TestGateway['sign'] = async (claims, o = {}) => {
