@@ -122,12 +122,18 @@ const SENTINEL = /^=\?base64\?([A-Za-z0-9+/]*={0,2})\?=$/;
 const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** A literal (not base64) header value: printable ASCII only; anything else must use the sentinel. */
+const PLAIN_VALUE = /^[\x20-\x7e]*$/;
+
 /**
  * Decodes an `Mcp-Name`/`Mcp-Param-*` value: the `=?base64?…?=` sentinel is strict base64 of
- * UTF-8; anything else is literal. An invalid sentinel answers `undefined` (a mismatch).
+ * UTF-8; anything else is literal and must be printable ASCII (F-03: a raw non-ASCII byte or a
+ * control character would read differently in another hop). Invalid answers `undefined` (a mismatch).
  */
 export function decodeHeaderValue(raw: string): string | undefined {
-  if (!raw.startsWith('=?base64?') || !raw.endsWith('?=') || raw.length < 11) return raw;
+  if (!raw.startsWith('=?base64?') || !raw.endsWith('?=') || raw.length < 11) {
+    return PLAIN_VALUE.test(raw) ? raw : undefined;
+  }
   const m = SENTINEL.exec(raw);
   if (!m || !STRICT_BASE64.test(m[1] ?? '')) return undefined;
   try {
