@@ -109,6 +109,13 @@ describe('B.9 forward-compat attacks (2026-07-28)', () => {
     await expectRefused(await call('eu-west1', '=?base64?ZXUtd2VzdDE?='), -32020); // not strict base64
     await expectRefused(await call('eu-west1', '=?base64?/w==?='), -32020); // not UTF-8
     await expectRefused(await call('eu-west1', 'EU-WEST1'), -32020);
+    // Non-ASCII and control characters must travel in the sentinel: a raw Latin-1 byte or a tab
+    // inside the value is refused even when Node's Latin-1 reading of it equals the argument.
+    await expectRefused(await call('eu-wést1', 'eu-wést1'), -32020);
+    await expectRefused(await call('eu\twest1', 'eu\twest1'), -32020);
+    const ok = await call('eu-wést1', b64('eu-wést1'));
+    expect(ok.status).toBe(200);
+    await ok.text();
     // Controls: the literal value, and the sentinel of the same value, are accepted.
     for (const header of ['eu-west1', b64('eu-west1')]) {
       const ok = await call('eu-west1', header);

@@ -295,6 +295,11 @@ describe('B.1 JWT and token attacks', () => {
       await expectAccepted(await hs(claims(ISSUER, { iat: t - 600, exp: t - 29 })));
       // The same for a JWKS issuer.
       await expectInvalid(await idpA.sign('ES256', claims(idpA.issuer, { iat: t - 600, exp: t - 120 })));
+      // A token verified (and cached) while valid is refused once the clock passes exp + tolerance.
+      const cached = await hs(claims(ISSUER, { iat: t, exp: t + 60 }));
+      await expectAccepted(cached);
+      clock += 91_000;
+      await expectInvalid(cached);
     } finally {
       clock = undefined;
     }
