@@ -68,12 +68,19 @@ describe('B.9 forward-compat attacks (2026-07-28)', () => {
     // A harmless name in the header, another tool in the body; or no Mcp-Name at all.
     await expectRefused(await post(token, 'tools/call', record, { 'mcp-name': 'get_user_profile' }), -32020);
     await expectRefused(await post(token, 'tools/call', record), -32020);
+    // The sentinel is decoded before comparing: another name inside it is a mismatch.
+    const sentinel = (name: string) => `=?base64?${Buffer.from(name).toString('base64')}?=`;
+    await expectRefused(await post(token, 'tools/call', record, { 'mcp-name': sentinel('get_user_profile') }), -32020);
     expect(seenCalls().length).toBe(before);
+    const encoded = await post(token, 'tools/call', record, { 'mcp-name': sentinel('sec_record') });
+    expect(encoded.status).toBe(200);
+    await encoded.text();
+    expect(seenCalls().length).toBe(before + 1);
     // Control: matching headers run the tool.
     const ok = await post(token, 'tools/call', record, { 'mcp-name': 'sec_record' });
     expect(ok.status).toBe(200);
     await ok.text();
-    expect(seenCalls().length).toBe(before + 1);
+    expect(seenCalls().length).toBe(before + 2);
   });
 
   it('F-02 two Mcp-Method headers (one matching) are a mismatch, over a raw socket', async () => {

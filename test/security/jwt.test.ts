@@ -526,6 +526,8 @@ describe('B.1 JWT and token attacks', () => {
       },
       { timeout: 10_000, interval: 50 },
     );
+    // The refusals are logged (so the log is really captured), without the tokens.
+    expect(ids.every((id) => logs.lines.some((l) => l.includes(`"requestId":"${id}"`)))).toBe(true);
     const logText = logs.lines.join('');
     const db = auditBytes(gw);
     for (const token of tokens) {

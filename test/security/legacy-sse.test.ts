@@ -137,6 +137,8 @@ describe('B.8 legacy HTTP+SSE attacks', () => {
       { timeout: 10_000, interval: 50 },
     );
     const signature = token.split('.')[2] ?? '';
+    // The refusals are logged (so the log is really captured), without the token.
+    expect(ids.every((id) => logs.lines.some((l) => l.includes(`"requestId":"${id}"`)))).toBe(true);
     expect(logs.lines.join('')).not.toContain(signature);
     expect(auditBytes(gw)).not.toContain(signature);
   });
@@ -186,8 +188,9 @@ describe('B.8 legacy HTTP+SSE attacks', () => {
         await expect400(messages(bad));
       }
       await expectSessionNotFound(await post(messages(randomSessionId()), token, body));
-      // The live session was not disturbed.
+      // The live session was not disturbed, and its id (a bearer of the session) is in no log line.
       await nextIsAnswerTo(s, token, 'after-l04');
+      expect(logs.lines.join('')).not.toContain(s.sessionId);
     } finally {
       await s.reader.close();
     }
