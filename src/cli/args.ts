@@ -42,6 +42,20 @@ export function parseCommandArgs<const O extends OptionSpec>(
   }
 }
 
+/** Like `parseCommandArgs`, for a command that also takes positional arguments (`openapi SPEC`). */
+export function parseCommandLine<const O extends OptionSpec>(
+  command: string,
+  args: readonly string[],
+  options: O,
+): { values: ParsedFlags<O>; positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({ args: [...args], options, strict: true, allowPositionals: true });
+    return { values, positionals };
+  } catch (err) {
+    throw usageError(`${command}: ${describeParseError(err)} (see 'portcullis ${command} --help')`);
+  }
+}
+
 function describeParseError(err: unknown): string {
   const code = (err as { code?: unknown }).code;
   const message = err instanceof Error ? err.message : String(err);

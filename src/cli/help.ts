@@ -13,6 +13,7 @@ Commands:
   token    Mint a short-lived HS256 token for testing
   check    Validate a config and print the tool x role matrix
   audit    Read the audit trail: tail, query, verify, export
+  openapi  Generate tool definitions from an OpenAPI 3.0/3.1 description
 
 Options:
   -h, --help     Show help (also: portcullis <command> --help)
@@ -30,12 +31,13 @@ Examples:
   portcullis token --sub alice --org acme --roles user
   portcullis check --config portcullis.yaml
   portcullis audit verify
+  portcullis openapi openapi.yaml --base-url https://api.example.com --out tools.yaml
 `;
 
 const CONFIG_OPTION = `  -c, --config FILE  Config file (default: $PORTCULLIS_CONFIG, else the embedded demo)`;
 
 /** Per-command help pages (`portcullis <command> --help`). */
-export const COMMAND_HELP: Readonly<Record<'start' | 'token' | 'check' | 'audit', string>> = {
+export const COMMAND_HELP: Readonly<Record<'start' | 'token' | 'check' | 'audit' | 'openapi', string>> = {
   start: `Usage: portcullis start [--config FILE] [--host H] [--port N]
 
 Runs the gateway until SIGINT or SIGTERM, then closes it gracefully.
@@ -128,5 +130,43 @@ Examples:
   portcullis audit query --since 1h --outcome denied --format json
   portcullis audit verify
   portcullis audit export --since 2026-11-01T00:00:00Z --out audit.jsonl
+`,
+  openapi: `Usage: portcullis openapi SPEC [--out FILE] [options]
+
+Reads an OpenAPI 3.0 or 3.1 description (a local JSON or YAML file; $refs to
+other files only inside its directory, never over the network) and writes one
+tool per operation, with an http backend, as YAML to add to a config:
+  name         operationId ([A-Za-z0-9_-], unique; else method and path)
+  input        path, query and header parameters, and the JSON request body
+               as one argument 'body'; credentials are never arguments
+  readOnly     GET, HEAD      destructive  DELETE (adds a required 'confirm')
+  scopes       the operation's security requirements (all of them)
+  roles        x-portcullis-roles, else --role-map, else --roles, else admin
+PUT and PATCH operations are marked for review. The summary and every warning
+(operations skipped, keywords dropped) go to stderr.
+
+Options:
+  -o, --out FILE            Write to FILE instead of stdout
+      --upstream NAME       The upstream the tools call (default: api)
+      --base-url URL        Also write an upstreams: entry for NAME with this URL
+      --roles a,b           Roles of operations without x-portcullis-roles or a
+                            --role-map match (default: admin)
+      --role-map S=R1+R2    Operations needing scope S get roles R1, R2 (repeatable)
+      --prefix P            Prepend P to every tool name
+      --include-tag T       Keep only matching operations: each option repeatable,
+      --include-path P      a match of any --include-* keeps an operation; a path
+      --include-operation ID  is a prefix (/repos) or a glob (/repos/*/issues)
+      --exclude-tag T       Drop matching operations (any match drops; wins over
+      --exclude-path P      --include-*)
+      --exclude-operation ID
+  -h, --help                Show this help
+
+Exit codes: 0 success, 1 runtime failure (e.g. cannot write FILE), 2 usage
+error or an unusable spec.
+
+Examples:
+  portcullis openapi petstore.yaml --base-url https://petstore3.swagger.io/api/v3 \\
+    --upstream petstore --roles user --role-map write:pets=admin --out petstore-tools.yaml
+  portcullis openapi api.github.com.json --upstream github --include-tag issues --prefix gh_
 `,
 };

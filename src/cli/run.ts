@@ -8,6 +8,7 @@ import { VERSION } from '../version.js';
 import { usageError } from './args.js';
 import { runAudit } from './commands/audit.js';
 import { runCheck } from './commands/check.js';
+import { runOpenApi } from './commands/openapi.js';
 import { runStart } from './commands/start.js';
 import { runToken } from './commands/token.js';
 import type { CliContext } from './context.js';
@@ -20,6 +21,7 @@ const COMMANDS: Readonly<Record<keyof typeof COMMAND_HELP, Command>> = {
   token: runToken,
   check: runCheck,
   audit: runAudit,
+  openapi: runOpenApi,
 };
 
 /** Exit codes of the CLI (DESIGN "CLI"). */
