@@ -44,8 +44,13 @@ let idpB: TestIdp;
 let idpT: TestIdp;
 let idpK: TestIdp;
 let bad: BadJwks;
-/** The gateway's clock: `undefined` follows the wall clock. */
-let clock: number | undefined;
+/**
+ * The gateway's clock: the wall clock plus `offset`, or `frozen` while a test holds it. It never
+ * runs backwards (the rate limiter would rightly see that as a burst).
+ */
+let frozen: number | undefined;
+let offset = 0;
+const gatewayNow = (): number => frozen ?? Date.now() + offset;
 const logs = captureLogger();
 
 /** Keys served by IdP K: a 2048-bit RSA key whose JWK has no `alg`, and a 1024-bit one. */
@@ -71,7 +76,7 @@ beforeAll(async () => {
       { issuer: idpK.issuer, jwksUri: idpK.jwksUri, algorithms: ['RS256'] },
       { issuer: bad.issuer, jwksUri: bad.jwksUri, algorithms: ['RS256'] },
     ],
-    now: () => clock ?? Date.now(),
+    now: gatewayNow,
     logger: logs.logger,
   });
   prm = `${gw.url}/.well-known/oauth-protected-resource/mcp`;
@@ -83,7 +88,7 @@ afterAll(async () => {
   await bad?.close();
 });
 
-const nowSec = (): number => Math.floor((clock ?? Date.now()) / 1000);
+const nowSec = (): number => Math.floor(gatewayNow() / 1000);
 
 /** Valid claims for alice from `iss`; `undefined` overrides drop a claim. */
 function claims(iss: string, over: Record<string, unknown> = {}): Record<string, unknown> {
@@ -287,7 +292,7 @@ describe('B.1 JWT and token attacks', () => {
   });
 
   it('J-14 an expired token is refused with resource_metadata; the 30 s tolerance holds on both sides', async () => {
-    clock = Date.now();
+    frozen = gatewayNow();
     try {
       const t = nowSec();
       await expectInvalid(await hs(claims(ISSUER, { iat: t - 600, exp: t - 120 })));
@@ -298,10 +303,11 @@ describe('B.1 JWT and token attacks', () => {
       // A token verified (and cached) while valid is refused once the clock passes exp + tolerance.
       const cached = await hs(claims(ISSUER, { iat: t, exp: t + 60 }));
       await expectAccepted(cached);
-      clock += 91_000;
+      frozen += 91_000;
       await expectInvalid(cached);
     } finally {
-      clock = undefined;
+      offset = frozen - Date.now();
+      frozen = undefined;
     }
   });
 
@@ -355,7 +361,7 @@ describe('B.1 JWT and token attacks', () => {
       const strictPrm = `${strict.url}/.well-known/oauth-protected-resource/mcp`;
       const post = async (token: string): Promise<Answer> =>
         answerOf(await postModern(strict.mcpUrl, token, 'tools/list'));
-      const t = nowSec();
+      const t = Math.floor(Date.now() / 1000); // this gateway runs on the wall clock
       const base = { iss: ISSUER, sub: 'alice', org_id: 'acme', roles: ['user'], iat: t, exp: t + 900 };
       expectAuthRefusal(
         await post(await strict.sign({ ...base, aud: [strict.mcpUrl, 'https://evil.example'] })),
