@@ -3,7 +3,7 @@
  * method and path), restricted to `[A-Za-z0-9_-]` — a subset of the gateway's tool-name pattern
  * (SEC-IN-05) that model APIs also accept in function names — and made unique with a suffix.
  */
-import { FORBIDDEN_NAMES } from './schema.js';
+import { FORBIDDEN_NAMES } from './keywords.js';
 
 export const MAX_TOOL_NAME = 128;
 export const MAX_ARG_NAME = 64;

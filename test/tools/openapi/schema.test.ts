@@ -147,6 +147,24 @@ describe('OpenAPI schema conversion', () => {
     });
   });
 
+  it('references a very large target through $defs instead of copying it at every use', () => {
+    const group = {
+      type: 'object',
+      properties: Object.fromEntries([...Array(250).keys()].map((i) => [`p${i}`, { type: 'string' }])),
+    };
+    const big = { type: 'object', properties: Object.fromEntries([...Array(10).keys()].map((i) => [`g${i}`, group])) };
+    const two = {
+      type: 'object',
+      properties: { a: { $ref: '#/components/schemas/Big' }, b: { $ref: '#/components/schemas/Big' } },
+    };
+    const { schema } = convert({ Big: big, Two: two }, 'Two');
+    expect(schema.properties).toEqual({ a: { $ref: '#/$defs/Big' }, b: { $ref: '#/$defs/Big' } });
+    expect(Object.keys((schema.$defs as Record<string, Schema>).Big!.properties as object)).toHaveLength(10);
+    const ok = validator(schema);
+    expect(ok({ a: { g1: { p1: 'x' } }, b: {} })).toBe(true);
+    expect(ok({ a: { g1: { p1: 1 } } })).toBe(false);
+  });
+
   it('merges allOf of objects into one object, so closed branches do not refuse each other', () => {
     const { schema } = convert(
       {
