@@ -66,8 +66,9 @@ export async function handleSseMessage(a: AuthedRequest, msg: JsonRpcMessage, de
     sendRpcError(
       a.res,
       400,
-      msg.id,
-      { code: RpcCode.InvalidRequest, message: 'Request id already in use' },
+      // id null: an answer carrying the id would be taken for the answer to the call in flight.
+      null,
+      { code: RpcCode.InvalidRequest, message: 'Invalid Request: request id already in use' },
       a.requestId,
     );
     return;

@@ -82,8 +82,9 @@ export async function handleStreamablePost(
     sendRpcError(
       a.res,
       400,
-      msg.id,
-      { code: RpcCode.InvalidRequest, message: 'Request id already in use' },
+      // id null: an answer carrying the id would be taken for the answer to the call in flight.
+      null,
+      { code: RpcCode.InvalidRequest, message: 'Invalid Request: request id already in use' },
       a.requestId,
     );
     return;
