@@ -20,6 +20,8 @@ import { echo } from './demo/echo.js';
 import { fixtureTools } from './demo/fixtures.js';
 import { openDemoDatabase } from './demo/db.js';
 import { createDemoHandlers } from './demo/tools.js';
+import { startDemoProjects } from './demo/projectsDemo.js';
+import type { DemoProjects } from './demo/projectsDemo.js';
 import { ErrorCodes, PortcullisError } from './errors.js';
 import { createProxyTrust } from './http/clientIp.js';
 import { checkEdge, createEdgePolicy } from './http/edge.js';
@@ -41,6 +43,8 @@ import { DEFAULT_LIMITS } from './protocol/jsonrpc.js';
 import { SessionRegistry } from './session/registry.js';
 import { buildCatalog } from './tools/catalog.js';
 import type { ToolCatalog } from './tools/catalog.js';
+import { createEgress, loadOrCreateSigner } from './tools/http/index.js';
+import type { Egress, UpstreamSigner } from './tools/http/index.js';
 import type { ToolHandler } from './tools/types.js';
 import { VERSION } from './version.js';
 
@@ -80,9 +84,12 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     }
   }
   let catalog: ToolCatalog;
+  let upstreams: Upstreams | undefined;
   try {
-    catalog = await buildCatalog(config, builtins, extra);
+    upstreams = await createUpstreams(config, log);
+    catalog = await buildCatalog({ ...config, upstreams: upstreams.configs }, builtins, extra, upstreams.egress);
   } catch (err) {
+    await upstreams?.close();
     for (const close of closers) close();
     throw err;
   }
@@ -92,6 +99,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   try {
     audit = options.audit ?? (await createAuditTrail(config.audit, { logger: log, metrics }));
   } catch (err) {
+    await upstreams.close();
     for (const close of closers) close();
     throw err;
   }
@@ -170,18 +178,26 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     resourceMetadataUrl: prmUrl,
     baselineScopes: config.auth.scopesSupported,
     protectedResourceMetadata: JSON.stringify(protectedResourceMetadata(config)),
+    ...(upstreams.signer && { jwks: JSON.stringify(upstreams.signer.jwks) }),
     tls: config.server.tls !== undefined,
   });
 
+  // Node enforces headersTimeout/requestTimeout only when it sweeps connections (every 30 s by
+  // default), which would let a slowloris trickle live 30 s past its timeout (D-01, D-02).
+  const connectionsCheckingInterval = Math.min(
+    1000,
+    Math.max(100, Math.min(config.server.headersTimeoutMs, config.server.requestTimeoutMs) / 4),
+  );
   const server: Server = config.server.tls
     ? createHttpsServer(
         {
           ...loadTls(config.server.tls.cert, config.server.tls.key),
           minVersion: config.server.tls.minVersion,
+          connectionsCheckingInterval,
         },
         handler,
       )
-    : createHttpServer(handler);
+    : createHttpServer({ connectionsCheckingInterval }, handler);
   server.requestTimeout = config.server.requestTimeoutMs;
   server.headersTimeout = config.server.headersTimeoutMs;
   server.keepAliveTimeout = config.server.keepAliveTimeoutMs;
@@ -210,7 +226,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
         }),
         adminServer?.close(),
       ]);
-      await audit.close();
+      await Promise.all([audit.close(), upstreams.close()]);
       for (const close of closers) close();
     },
   };
@@ -234,6 +250,54 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
         resolve({ url: `${config.server.tls ? 'https' : 'http'}://${host}:${port}`, port });
       });
     });
+  }
+}
+
+interface Upstreams {
+  /** The configured upstreams, the demo's pointed at its actual address. */
+  configs: GatewayConfig['upstreams'];
+  egress?: Egress;
+  signer?: UpstreamSigner;
+  close(): Promise<void>;
+}
+
+/**
+ * REST upstreams: the signing key (generated on first start) when an upstream takes the
+ * gateway's JWT, the demo Projects API when the demo asks for it, and the shared egress of the
+ * `http` tools. Nothing when no upstream is configured.
+ */
+async function createUpstreams(config: GatewayConfig, log: Logger): Promise<Upstreams> {
+  const list = Object.values(config.upstreams);
+  if (list.length === 0) return { configs: config.upstreams, close: () => Promise.resolve() };
+  const signer = list.some((u) => u.auth?.kind === 'gatewayJwt')
+    ? await loadOrCreateSigner(config.upstreamSigning, (message) => log.warn(message))
+    : undefined;
+  let configs = config.upstreams;
+  let demo: DemoProjects | undefined;
+  const demoUpstream = config.demo?.projectsApi && config.upstreams[config.demo.projectsApi.upstream];
+  if (config.demo && demoUpstream && signer) {
+    demo = await startDemoProjects(config, demoUpstream, signer, config.demo.database);
+    configs = { ...configs, [demoUpstream.name]: demo.upstream };
+  }
+  try {
+    const egress = createEgress({
+      upstreams: configs,
+      ...(signer && { signer }),
+      claims: config.auth.claims,
+      onFailure: ({ err, ...info }) =>
+        log.warn({ ...info, ...(err !== undefined && { err }) }, 'upstream call failed'),
+    });
+    return {
+      configs,
+      egress,
+      ...(signer && { signer }),
+      close: async () => {
+        await Promise.all([egress.close(), demo?.close()]);
+      },
+    };
+  } catch (err) {
+    await demo?.close();
+    throw err;
   }
 }
 

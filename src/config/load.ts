@@ -13,6 +13,10 @@ import { hostForUrl, hostnameOf, isLoopbackHost, isLoopbackUrl } from './hosts.j
 import { rate, resolveLimits } from './limits.js';
 import type { RawLimits, RawRate } from './limits.js';
 import { configSchema } from './schema.js';
+import { expandOpenApi, relabelProblems } from '../tools/openapi/config.js';
+import type { RawOpenApiEntry } from '../tools/openapi/config.js';
+import { checkHttpTool, resolveHttpBackend, resolveSigning, resolveUpstreams } from '../tools/http/config.js';
+import type { RawHttpBackend, RawUpstream } from '../tools/http/config.js';
 import { DEFAULTS, TOOL_NAME_PATTERN } from './defaults.js';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
@@ -30,9 +34,10 @@ export interface LoadOptions {
 
 const ENV_REF = /\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
-const validateShape = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true }).compile(
-  configSchema,
-);
+const shapeAjv = new Ajv({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
+const validateShape = shapeAjv.compile(configSchema);
+/** Tools generated from `openapi:` entries get the same check as hand-written ones. */
+const validateToolShape = shapeAjv.compile(configSchema.properties.tools.items);
 
 /** Reads and validates a config file. Throws `PortcullisError` listing every problem. */
 export function loadConfigFile(file: string, options: LoadOptions = {}): GatewayConfig {
@@ -71,17 +76,44 @@ export function loadConfigText(text: string, options: LoadOptions = {}): Gateway
       problems.push(`${where}: ${e.message ?? 'invalid'}${extra}`);
     }
   }
+  const { raw: expanded, first, labels } = withOpenApiTools(interpolated, options, problems);
+  const fail = (): PortcullisError => {
+    const list = relabelProblems(problems, first, labels);
+    return new PortcullisError(ErrorCodes.CONFIG_INVALID, `config has ${list.length} problem(s)`, list);
+  };
   if (problems.length > 0) {
     // Report every problem at once: the later stages still run on whatever is well-formed.
-    collectLaterProblems(interpolated, options, problems);
-    throw new PortcullisError(ErrorCodes.CONFIG_INVALID, `config has ${problems.length} problem(s)`, problems);
+    collectLaterProblems(expanded, options, problems);
+    throw fail();
   }
-  const config = resolve(interpolated as RawConfig, options, problems);
+  const config = resolve(expanded as RawConfig, options, problems);
   if (problems.length > 0) {
     collectSchemaProblems(config.tools, problems);
-    throw new PortcullisError(ErrorCodes.CONFIG_INVALID, `config has ${problems.length} problem(s)`, problems);
+    throw fail();
   }
   return deepFreeze(config);
+}
+
+/**
+ * Appends the tools of the `openapi:` entries (tools/openapi) to `tools`, once the config's own
+ * shape is valid. `first` is the index of the first generated tool; `labels` name their origin.
+ */
+function withOpenApiTools(
+  raw: unknown,
+  options: LoadOptions,
+  problems: string[],
+): { raw: unknown; first: number; labels: string[] } {
+  const cfg = raw as { openapi?: RawOpenApiEntry[]; tools?: unknown[]; upstreams?: Record<string, unknown> };
+  if (problems.length > 0 || cfg.openapi === undefined) return { raw, first: 0, labels: [] };
+  const upstreams = new Set(Object.keys(cfg.upstreams ?? {}));
+  const { tools, labels } = expandOpenApi(cfg.openapi, options.baseDir ?? process.cwd(), upstreams, problems);
+  tools.forEach((t, i) => {
+    if (validateToolShape(t)) return;
+    for (const e of validateToolShape.errors ?? [])
+      problems.push(`${labels[i] ?? ''}${e.instancePath}: ${e.message ?? 'invalid'}`);
+  });
+  const first = cfg.tools?.length ?? 0;
+  return { raw: { ...cfg, tools: [...(cfg.tools ?? []), ...tools] }, first, labels };
 }
 
 /**
@@ -131,7 +163,11 @@ function interpolate(value: unknown, at: string, env: LoadOptions['env'] & objec
   if (Array.isArray(value)) return value.map((v, i) => interpolate(v, `${at}/${i}`, env, problems));
   if (value !== null && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = interpolate(v, `${at}/${k}`, env, problems);
+    // defineProperty: a YAML key `__proto__` stays an own (and then rejected) key, never a prototype.
+    for (const [k, v] of Object.entries(value)) {
+      const item = interpolate(v, `${at}/${k}`, env, problems);
+      Object.defineProperty(out, k, { value: item, enumerable: true, writable: true, configurable: true });
+    }
     return out;
   }
   return value;
@@ -165,11 +201,14 @@ interface RawConfig {
     clientCapabilities?: string[];
     rateLimit?: RawRate;
     globalRateLimit?: RawRate;
-    module: { builtin?: string; file?: string; export?: string };
+    module?: { builtin?: string; file?: string; export?: string };
+    http?: RawHttpBackend;
   })[];
+  upstreams?: Record<string, RawUpstream>;
+  upstreamSigning?: { keyFile?: string; algorithm?: GatewayConfig['upstreamSigning']['algorithm']; issuer?: string };
   limits?: RawLimits;
   audit?: {
-    sqlite?: false | { path?: string };
+    sqlite?: false | { path?: string; synchronous?: 'full' | 'normal' };
     jsonl?: { path: string };
     failMode?: AuditConfig['failMode'];
     redactKeys?: string[];
@@ -178,7 +217,7 @@ interface RawConfig {
     instance?: string;
   };
   observability?: { metrics?: boolean; admin?: { host?: string; port: number } };
-  demo?: { database?: string; fixtures?: boolean };
+  demo?: { database?: string; fixtures?: boolean; projectsApi?: { upstream: string } };
   logging?: { level?: GatewayConfig['logging']['level'] };
 }
 
@@ -234,13 +273,19 @@ function resolve(raw: RawConfig, options: LoadOptions, problems: string[]): Gate
     ...(t.clientCapabilities !== undefined && { clientCapabilities: t.clientCapabilities }),
     ...(t.rateLimit !== undefined && { rateLimit: rate(t.rateLimit) }),
     ...(t.globalRateLimit !== undefined && { globalRateLimit: rate(t.globalRateLimit) }),
-    backend: {
-      kind: 'module',
-      ...(t.module.builtin !== undefined && { builtin: t.module.builtin }),
-      ...(t.module.file !== undefined && { file: abs(t.module.file) }),
-      ...(t.module.export !== undefined && { export: t.module.export }),
-    },
+    backend: t.http
+      ? resolveHttpBackend(t.http)
+      : {
+          kind: 'module',
+          ...(t.module?.builtin !== undefined && { builtin: t.module.builtin }),
+          ...(t.module?.file !== undefined && { file: abs(t.module.file) }),
+          ...(t.module?.export !== undefined && { export: t.module.export }),
+        },
   }));
+  const upstreams = resolveUpstreams(raw.upstreams, abs, problems);
+  tools.forEach((t, i) => {
+    if (t.backend.kind === 'http') checkHttpTool(t, t.backend, upstreams, `/tools/${i}`, problems);
+  });
   const names = new Set<string>();
   tools.forEach((t, i) => {
     if (!TOOL_NAME_PATTERN.test(t.name)) problems.push(`/tools/${i}/name: invalid tool name`);
@@ -283,10 +328,15 @@ function resolve(raw: RawConfig, options: LoadOptions, problems: string[]): Gate
     },
     sessions: { ...DEFAULTS.sessions, ...sess },
     tools,
+    upstreams,
+    upstreamSigning: resolveSigning(raw.upstreamSigning, dataDir, (dir, p) => path.resolve(dir, p), publicUrl),
     limits: resolveLimits(raw.limits ?? {}),
     audit: {
       ...(raw.audit?.sqlite !== false && {
-        sqlite: { path: path.resolve(dataDir, raw.audit?.sqlite?.path ?? DEFAULTS.audit.sqliteFile) },
+        sqlite: {
+          path: path.resolve(dataDir, raw.audit?.sqlite?.path ?? DEFAULTS.audit.sqliteFile),
+          synchronous: raw.audit?.sqlite?.synchronous ?? 'full',
+        },
       }),
       ...(raw.audit?.jsonl && { jsonl: { path: raw.audit.jsonl.path === '-' ? '-' : abs(raw.audit.jsonl.path) } }),
       failMode: raw.audit?.failMode ?? DEFAULTS.audit.failMode,
@@ -307,6 +357,7 @@ function resolve(raw: RawConfig, options: LoadOptions, problems: string[]): Gate
       demo: {
         database: abs(raw.demo.database ?? path.join(dataDir, 'demo.sqlite')),
         fixtures: raw.demo.fixtures ?? false,
+        ...(raw.demo.projectsApi && { projectsApi: { upstream: raw.demo.projectsApi.upstream } }),
       },
     }),
     logging: { level: raw.logging?.level ?? DEFAULTS.logging.level },
@@ -318,6 +369,10 @@ function resolve(raw: RawConfig, options: LoadOptions, problems: string[]): Gate
         if (!roles.has(r)) problems.push(`/tools/${i}/roles/${j}: role ${r} is not in /auth/roles`);
       }),
     );
+  }
+  const demoApi = config.demo?.projectsApi;
+  if (demoApi && config.upstreams[demoApi.upstream]?.auth?.kind !== 'gatewayJwt') {
+    problems.push(`/demo/projectsApi/upstream: '${demoApi.upstream}' must be an upstream that takes the gateway's JWT`);
   }
   if (raw.audit?.sqlite === false && !raw.audit.jsonl)
     problems.push('/audit: at least one sink (sqlite or jsonl) is required');

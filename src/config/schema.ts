@@ -52,10 +52,97 @@ const issuer = {
   },
 } as const;
 
+const headerName = { type: 'string', pattern: "^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$" } as const;
+
+/** A tool's REST call (tools/http): method, path template and the argument mapping. */
+const httpBackend = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['upstream', 'method', 'path'],
+  properties: {
+    upstream: str,
+    method: { enum: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] },
+    path: { type: 'string', pattern: '^/', maxLength: 2048 },
+    query: { type: 'object', additionalProperties: str },
+    headers: { type: 'object', propertyNames: headerName, additionalProperties: str },
+    body: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { args: { type: 'array', minItems: 1, uniqueItems: true, items: str }, arg: str },
+      oneOf: [{ required: ['args'] }, { required: ['arg'] }],
+    },
+    tenant: {
+      type: 'object',
+      additionalProperties: false,
+      minProperties: 1,
+      maxProperties: 1,
+      properties: { query: str, header: headerName, body: str, path: str },
+    },
+    successStatus: {
+      type: 'array',
+      minItems: 1,
+      uniqueItems: true,
+      items: { type: 'integer', minimum: 200, maximum: 299 },
+    },
+  },
+} as const;
+
+/** A REST upstream of `http` tools: fixed origin and path prefix, egress limits, credential. */
+const upstream = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['baseUrl'],
+  properties: {
+    baseUrl: { type: 'string', pattern: '^https?://', maxLength: 2048 },
+    allowPrivateNetwork: { type: 'boolean' },
+    allowInsecureHttp: { type: 'boolean' },
+    connectTimeoutMs: posInt,
+    timeoutMs: posInt,
+    maxResponseBytes: { type: 'integer', minimum: 1, maximum: 256 * 1024 * 1024 },
+    maxConcurrent: { type: 'integer', minimum: 1, maximum: 4096 },
+    identityHeaders: { type: 'boolean' },
+    headers: { type: 'object', propertyNames: headerName, additionalProperties: { type: 'string' } },
+    caFile: str,
+    auth: {
+      type: 'object',
+      additionalProperties: false,
+      minProperties: 1,
+      maxProperties: 1,
+      properties: {
+        gatewayJwt: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { audience: str, ttlSec: { type: 'integer', minimum: 5, maximum: 3600 } },
+        },
+        apiKey: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['header', 'value'],
+          properties: { header: headerName, value: str },
+        },
+        oauthClientCredentials: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['tokenUrl', 'clientId', 'clientSecret'],
+          properties: {
+            tokenUrl: { type: 'string', pattern: '^https?://' },
+            clientId: str,
+            clientSecret: str,
+            scope: str,
+            audience: str,
+          },
+        },
+      },
+    },
+  },
+} as const;
+
 const tool = {
   type: 'object',
   additionalProperties: false,
-  required: ['name', 'description', 'input', 'roles', 'module'],
+  required: ['name', 'description', 'input', 'roles'],
+  // Exactly one backend: in-process `module` or REST `http`.
+  oneOf: [{ required: ['module'] }, { required: ['http'] }],
   properties: {
     name: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,128}$' },
     title: str,
@@ -77,6 +164,29 @@ const tool = {
       properties: { builtin: str, file: str, export: str },
       oneOf: [{ required: ['builtin'] }, { required: ['file'] }],
     },
+    http: httpBackend,
+  },
+} as const;
+
+const operationSelector = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { tags: strList, paths: strList, operations: strList },
+} as const;
+
+/** An OpenAPI description whose operations become `http` tools at load time (tools/openapi). */
+const openapiEntry = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['spec', 'upstream'],
+  properties: {
+    spec: str,
+    upstream: str,
+    roles: { type: 'array', minItems: 1, items: str },
+    roleMap: { type: 'object', additionalProperties: { type: 'array', minItems: 1, items: str } },
+    prefix: { type: 'string', pattern: '^[A-Za-z0-9_-]{0,64}$' },
+    include: operationSelector,
+    exclude: operationSelector,
   },
 } as const;
 
@@ -144,6 +254,17 @@ export const configSchema = {
       },
     },
     tools: { type: 'array', items: tool },
+    upstreams: {
+      type: 'object',
+      propertyNames: { pattern: '^[A-Za-z0-9_-]{1,64}$' },
+      additionalProperties: upstream,
+    },
+    upstreamSigning: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { keyFile: str, algorithm: { enum: ['ES256', 'EdDSA', 'RS256'] }, issuer: str },
+    },
+    openapi: { type: 'array', items: openapiEntry },
     limits: {
       type: 'object',
       additionalProperties: false,
@@ -165,7 +286,11 @@ export const configSchema = {
         sqlite: {
           oneOf: [
             { type: 'boolean', const: false },
-            { type: 'object', additionalProperties: false, properties: { path: str } },
+            {
+              type: 'object',
+              additionalProperties: false,
+              properties: { path: str, synchronous: { enum: ['full', 'normal'] } },
+            },
           ],
         },
         jsonl: { type: 'object', additionalProperties: false, required: ['path'], properties: { path: str } },
@@ -192,7 +317,16 @@ export const configSchema = {
     demo: {
       type: 'object',
       additionalProperties: false,
-      properties: { database: str, fixtures: { type: 'boolean' } },
+      properties: {
+        database: str,
+        fixtures: { type: 'boolean' },
+        projectsApi: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['upstream'],
+          properties: { upstream: str },
+        },
+      },
     },
     logging: {
       type: 'object',

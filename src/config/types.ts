@@ -98,8 +98,13 @@ export interface LimitsConfig {
 }
 
 export interface AuditConfig {
-  /** SQLite file (default `${dataDir}/audit.sqlite`); `undefined` when disabled. */
-  readonly sqlite?: { readonly path: string };
+  /**
+   * SQLite file (default `${dataDir}/audit.sqlite`); `undefined` when disabled. `synchronous`:
+   * `full` (default) fsyncs every batch's COMMIT, so an acknowledged event survives power loss;
+   * `normal` leaves the WAL to the OS at COMMIT (fsync at checkpoints): it still survives the
+   * process being killed (`kill -9`, a crash), not a power cut or kernel panic.
+   */
+  readonly sqlite?: { readonly path: string; readonly synchronous?: 'full' | 'normal' };
   /** JSON lines: a file path, or `-` for stdout. */
   readonly jsonl?: { readonly path: string };
   /** `closed`: a tool call whose audit cannot be stored does not run. `openForReadOnly`: read-only tools still run. */
@@ -128,7 +133,77 @@ export interface ModuleBackend {
   readonly export?: string;
 }
 
-export type ToolBackend = ModuleBackend;
+export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** A REST call to a configured upstream (tools/http); only mapped arguments are sent. */
+export interface HttpBackend {
+  readonly kind: 'http';
+  /** Name of an entry of `upstreams`. */
+  readonly upstream: string;
+  readonly method: HttpMethod;
+  /** Relative to the upstream's base URL; `{name}` is an input property (or the tenant). */
+  readonly path: string;
+  /** Query parameter name → argument name. */
+  readonly query: Readonly<Record<string, string>>;
+  /** Header name (lower case) → argument name. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** JSON body: an object of these arguments, or the value of one argument. */
+  readonly body?: { readonly args: readonly string[] } | { readonly arg: string };
+  /** Where the caller's tenant is written, last, so no argument can override it. */
+  readonly tenant?: { readonly in: 'query' | 'header' | 'body' | 'path'; readonly name: string };
+  /** Statuses that count as success (default: any 2xx). */
+  readonly successStatus?: readonly number[];
+}
+
+export type ToolBackend = ModuleBackend | HttpBackend;
+
+export type UpstreamAuthConfig =
+  | { readonly kind: 'gatewayJwt'; readonly audience: string; readonly ttlSec: number }
+  | { readonly kind: 'apiKey'; readonly header: string; readonly value: string }
+  | {
+      readonly kind: 'oauthClientCredentials';
+      readonly tokenUrl: string;
+      readonly clientId: string;
+      readonly clientSecret: string;
+      readonly scope?: string;
+      readonly audience?: string;
+    };
+
+/** A REST upstream (SEC-UP-04/05): scheme, host, port and path prefix fixed here. */
+export interface UpstreamConfig {
+  readonly name: string;
+  /** Without a trailing slash, e.g. `https://billing.example.com/api/v1`. */
+  readonly baseUrl: string;
+  readonly origin: string;
+  /** Lower-case host name (IPv6 in brackets): the egress allow-list entry. */
+  readonly hostname: string;
+  /** Path prefix without a trailing slash (`''` for the root). */
+  readonly basePath: string;
+  /** Loopback/private/CGNAT/ULA destinations allowed (dev, internal services). */
+  readonly allowPrivateNetwork: boolean;
+  /** Plain http allowed (to loopback/private addresses only). */
+  readonly allowInsecureHttp: boolean;
+  readonly connectTimeoutMs: number;
+  readonly timeoutMs: number;
+  readonly maxResponseBytes: number;
+  readonly maxConcurrent: number;
+  /** Send X-Portcullis-User/-Tenant/-Roles/-Request-Id. */
+  readonly identityHeaders: boolean;
+  /** Static headers (lower-case names). */
+  readonly headers: Readonly<Record<string, string>>;
+  /** Extra CA (PEM) trusted for this upstream; verification is always on. */
+  readonly caFile?: string;
+  readonly auth?: UpstreamAuthConfig;
+}
+
+/** The gateway's own key for `gatewayJwt` credentials. */
+export interface UpstreamSigningConfig {
+  /** Absolute path of the private JWK (generated, 0600, when absent). */
+  readonly keyFile: string;
+  readonly algorithm: 'ES256' | 'EdDSA' | 'RS256';
+  /** `iss` of the gateway's tokens (default: server.publicUrl). */
+  readonly issuer: string;
+}
 
 export interface ToolConfig {
   readonly name: string;
@@ -160,6 +235,11 @@ export interface DemoConfig {
   readonly database: string;
   /** Also expose the conformance-suite fixture tools (test_*). */
   readonly fixtures: boolean;
+  /**
+   * Start the demo Projects REST API on a free loopback port and point this upstream (which must
+   * take the gateway's JWT) at it: its configured base URL's origin is replaced at start.
+   */
+  readonly projectsApi?: { readonly upstream: string };
 }
 
 export interface LoggingConfig {
@@ -175,6 +255,9 @@ export interface GatewayConfig {
   readonly auth: AuthConfig;
   readonly sessions: SessionConfig;
   readonly tools: readonly ToolConfig[];
+  /** REST upstreams of `http` tools, by name. */
+  readonly upstreams: Readonly<Record<string, UpstreamConfig>>;
+  readonly upstreamSigning: UpstreamSigningConfig;
   readonly limits: LimitsConfig;
   readonly audit: AuditConfig;
   readonly observability: ObservabilityConfig;

@@ -17,6 +17,7 @@ import { extractBearer } from '../auth/bearer.js';
 import { buildChallenge } from '../auth/challenge.js';
 import type { Verifier } from '../auth/verify.js';
 import { PRM_PATH } from '../auth/metadata.js';
+import { JWKS_PATH } from '../tools/http/signing.js';
 import { LEGACY_VERSIONS, META, RpcCode } from '../protocol/constants.js';
 import type { AuthedRequest, TransportDeps } from '../protocol/context.js';
 import { principalFields } from '../protocol/events.js';
@@ -63,12 +64,17 @@ export interface PipelineDeps {
   readonly baselineScopes: readonly string[];
   /** The PRM document, serialised once. */
   readonly protectedResourceMetadata: string;
+  /** The gateway's upstream-signing key set (JWKS_PATH), serialised once; absent without one. */
+  readonly jwks?: string;
   readonly tls: boolean;
 }
 
 const MCP_PATH = '/mcp';
 const SSE_PATH = '/mcp/sse';
 const ALLOWED: Record<string, string> = { [MCP_PATH]: 'GET, POST, DELETE', [SSE_PATH]: 'GET', [MESSAGES_PATH]: 'POST' };
+const ALLOWED_SETS: Record<string, ReadonlySet<string>> = Object.fromEntries(
+  Object.entries(ALLOWED).map(([p, methods]) => [p, new Set(methods.split(', '))]),
+);
 
 export function createRequestHandler(deps: PipelineDeps): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
@@ -125,6 +131,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, requestId: stri
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return methodNotAllowed(req, res, 'GET', requestId);
     sendJson(res, 200, deps.protectedResourceMetadata, requestId, { ...corsGet(), 'cache-control': 'max-age=300' });
+    return;
+  }
+  if (path === JWKS_PATH && deps.jwks !== undefined) {
+    // Public keys of the gateway's upstream JWTs: upstreams verify with them (tools/http/signing.ts).
+    if (req.method !== 'GET' && req.method !== 'HEAD') return methodNotAllowed(req, res, 'GET', requestId);
+    sendJson(res, 200, deps.jwks, requestId, { ...corsGet(), 'cache-control': 'max-age=300' });
     return;
   }
   sendJson(res, 404, '{"error":"not_found"}', requestId, closeIfBody(req));

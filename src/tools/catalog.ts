@@ -14,6 +14,8 @@ import { closeObjects, compileValidator, createSchemaCompiler } from '../policy/
 import type { ArgumentValidator } from '../policy/schema.js';
 import { extractParamHeaders } from '../protocol/paramHeaders.js';
 import type { ParamHeader } from '../protocol/paramHeaders.js';
+import { createHttpHandler } from './http/handler.js';
+import type { Egress } from './http/runtime.js';
 import type { ToolHandler } from './types.js';
 
 export interface CompiledTool {
@@ -67,13 +69,14 @@ export class ToolCatalog {
 }
 
 /**
- * Compiles the configured tools. `builtins` maps `module.builtin` names to handlers.
- * Every problem (bad schema, missing handler) is collected and thrown at once.
+ * Compiles the configured tools. `builtins` maps `module.builtin` names to handlers; `egress`
+ * serves the `http` tools. Every problem (bad schema, missing handler) is collected and thrown at once.
  */
 export async function buildCatalog(
   config: GatewayConfig,
   builtins: ReadonlyMap<string, ToolHandler>,
   extra: readonly { config: ToolConfig; handler: ToolHandler }[] = [],
+  egress?: Egress,
 ): Promise<ToolCatalog> {
   const ajv = createSchemaCompiler();
   const problems: string[] = [];
@@ -86,7 +89,7 @@ export async function buildCatalog(
     const t = entry.config;
     const at = `/tools/${i} (${t.name})`;
     const problemsBefore = problems.length;
-    const handler = entry.handler ?? (await resolveHandler(t, builtins, at, problems));
+    const handler = entry.handler ?? (await resolveHandler(t, builtins, at, problems, config, egress));
     const input = closeObjects(t.input) as Record<string, unknown>;
     if (input.type !== 'object') problems.push(`${at}/input: a tool's input schema must have type "object"`);
     if (t.tenantArg !== undefined && !hasProperty(input, t.tenantArg)) {
@@ -133,8 +136,18 @@ async function resolveHandler(
   builtins: ReadonlyMap<string, ToolHandler>,
   at: string,
   problems: string[],
+  config: GatewayConfig,
+  egress: Egress | undefined,
 ): Promise<ToolHandler | undefined> {
   const b = t.backend;
+  if (b.kind === 'http') {
+    const upstream = Object.hasOwn(config.upstreams, b.upstream) ? config.upstreams[b.upstream] : undefined;
+    if (!upstream || !egress) {
+      problems.push(`${at}/http/upstream: no upstream named '${b.upstream}'`);
+      return undefined;
+    }
+    return createHttpHandler(t, upstream, egress);
+  }
   if (b.builtin !== undefined) {
     const h = builtins.get(b.builtin);
     if (!h) problems.push(`${at}/module/builtin: no built-in handler named '${b.builtin}'`);

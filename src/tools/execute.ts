@@ -8,6 +8,7 @@ import { bindTenant } from '../policy/tenant.js';
 import type { ConfirmationStrategy } from '../policy/confirm.js';
 import type { CompiledTool } from './catalog.js';
 import type { Cancellation } from '../protocol/cancellation.js';
+import { FAILURE_REASON } from './types.js';
 import type { LogLevel, ToolContext, ToolResult } from './types.js';
 
 export type CallOutcome = {
@@ -93,7 +94,8 @@ export async function executeTool(
       return { result: errorResult(`The tool failed ${ref}`), outcome: 'error', reason: 'output_schema_mismatch' };
     }
   }
-  return { result, outcome: result.isError ? 'error' : 'ok' };
+  const reason = result.isError ? result[FAILURE_REASON] : undefined;
+  return { result, outcome: result.isError ? 'error' : 'ok', ...(reason !== undefined && { reason }) };
 }
 
 class CallAborted extends Error {

@@ -11,11 +11,15 @@ export type ContentBlock =
   | { type: 'audio'; data: string; mimeType: string }
   | { type: 'resource_link'; uri: string; name: string; mimeType?: string; description?: string };
 
+/** Key of an `isError` result's internal reason (for the audit); a symbol, so never serialised. */
+export const FAILURE_REASON: unique symbol = Symbol('portcullis.failureReason');
+
 /** MCP `CallToolResult`. */
 export interface ToolResult {
   content: ContentBlock[];
   structuredContent?: Record<string, unknown>;
   isError?: boolean;
+  readonly [FAILURE_REASON]?: string;
 }
 
 export type LogLevel = 'debug' | 'info' | 'notice' | 'warning' | 'error' | 'critical' | 'alert' | 'emergency';

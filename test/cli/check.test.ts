@@ -50,12 +50,14 @@ describe('portcullis check', () => {
   it('accepts the embedded demo and prints who may use which tool', async () => {
     const r = await runCli(['check'], dir);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^config OK: 6 tools, 1 issuer\b/);
+    expect(r.stdout).toMatch(/^config OK: 10 tools, 1 issuer\b/);
     const m = matrix(r.stdout);
     expect(m.get('get_user_profile')).toMatchObject({ user: '✓', admin: '✓', flags: 'r' });
     expect(m.get('deprovision_tenant')).toMatchObject({ user: '·', admin: '✓', flags: '!' });
     expect(r.stdout).toMatch(/deprovision_tenant\s+·\s+✓\s+! t\n/);
-    expect(m.size).toBe(6);
+    expect(m.get('list_projects')).toMatchObject({ user: '✓', admin: '✓', flags: 'r' });
+    expect(m.get('archive_project')).toMatchObject({ user: '·', admin: '✓', flags: '!' });
+    expect(m.size).toBe(10);
   });
 
   it('accepts a config file and counts its tools and issuers', async () => {
