@@ -1,7 +1,8 @@
 /**
  * The answer channel of one POSTed request (Streamable HTTP, 2025 and 2026): a single JSON body
  * by default, switched to an SSE stream scoped to this request as soon as a related notification
- * (log, progress) has to go out before the result. Closing the stream early cancels the request.
+ * (log, progress) has to go out before the result. Closing the stream early cancels the request,
+ * and so does a reader that leaves more than the buffer cap unread (D-04, SEC-RL-03).
  */
 import type { ServerResponse } from 'node:http';
 import { JSON_TYPE, baseHeaders, sendRpcError, sseEvent, startSse } from '../http/respond.js';
@@ -14,18 +15,31 @@ export class PostExchange {
   readonly #res: ServerResponse;
   readonly #requestId: string;
   readonly #acceptsSse: boolean;
+  readonly #bufferLimitBytes: number;
   readonly #headers: Record<string, string>;
 
-  constructor(res: ServerResponse, requestId: string, acceptsSse: boolean, headers: Record<string, string> = {}) {
+  constructor(
+    res: ServerResponse,
+    requestId: string,
+    acceptsSse: boolean,
+    bufferLimitBytes: number,
+    headers: Record<string, string> = {},
+  ) {
     this.#res = res;
     this.#requestId = requestId;
     this.#acceptsSse = acceptsSse;
+    this.#bufferLimitBytes = bufferLimitBytes;
     this.#headers = headers;
   }
 
   notify(method: string, params: Record<string, unknown>): void {
     const res = this.#res;
     if (!this.#acceptsSse || res.writableEnded || res.destroyed) return;
+    if (res.writableLength > this.#bufferLimitBytes) {
+      // The reader has fallen too far behind: drop the stream (which cancels the call).
+      res.destroy();
+      return;
+    }
     if (!this.#streaming) {
       startSse(res, this.#requestId, this.#headers);
       this.#streaming = true;

@@ -90,7 +90,7 @@ export async function handleModernPost(
     sendEmpty(a.res, 202, a.requestId);
     return;
   }
-  const exchange = new PostExchange(a.res, a.requestId, acceptsSse);
+  const exchange = new PostExchange(a.res, a.requestId, acceptsSse, deps.sseBufferLimitBytes);
   const outcome = await deps.dispatch(msg, {
     era: 'modern',
     principal: a.principal,

@@ -91,7 +91,9 @@ export async function handleStreamablePost(
   }
   session.inflight.add(msg.id);
   const cancellation = eitherCancellation(responseCancellation(a.res), signalCancellation(session.abort.signal));
-  const exchange = new PostExchange(a.res, a.requestId, acceptsSse, { [SESSION_HEADER]: session.id });
+  const exchange = new PostExchange(a.res, a.requestId, acceptsSse, deps.sseBufferLimitBytes, {
+    [SESSION_HEADER]: session.id,
+  });
   try {
     const outcome = await deps.dispatch(msg, context(a, session, cancellation, exchange));
     exchange.finish(msg.id, outcome);
@@ -127,7 +129,9 @@ async function initialize(
   }
   const session = opened.session;
   sessionOpened(a, session, deps);
-  const exchange = new PostExchange(a.res, a.requestId, acceptsSse, { [SESSION_HEADER]: session.id });
+  const exchange = new PostExchange(a.res, a.requestId, acceptsSse, deps.sseBufferLimitBytes, {
+    [SESSION_HEADER]: session.id,
+  });
   const outcome = await deps.dispatch(msg, context(a, session, signalCancellation(session.abort.signal), exchange));
   if (outcome.kind === 'error') deps.registry.close(session, 'deleted');
   exchange.finish(msg.id, outcome);
