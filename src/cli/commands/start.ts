@@ -104,6 +104,8 @@ function banner(loaded: CliConfig, url: string): string {
       `    -H 'MCP-Protocol-Version: 2026-07-28' -H 'Mcp-Method: tools/call' -H 'Mcp-Name: get_user_profile' \\`,
       `    -d '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_user_profile","arguments":{"userId":"alice"},` +
         `"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}'`,
+      'REST path: list_projects, get_project, create_project, archive_project call the demo Projects API',
+      'on loopback with a JWT the gateway signs (keys at /.well-known/jwks.json); same call, other Mcp-Name.',
     );
   }
   return `${lines.join('\n')}\n`;
