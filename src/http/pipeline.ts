@@ -114,6 +114,12 @@ export function createRequestHandler(deps: PipelineDeps): (req: IncomingMessage,
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, requestId: string, deps: PipelineDeps): Promise<void> {
+  // HTTP/1.0 and 1.1 only: Node also accepts a version-less (0.9-style) request line with headers
+  // and "HTTP/2.0" in clear text, which a proxy in front may frame differently (smuggling).
+  if (req.httpVersionMajor !== 1) {
+    sendJson(res, 505, '{"error":"http_version_not_supported"}', requestId, { connection: 'close' });
+    return;
+  }
   const rawUrl = req.url ?? '/';
   const q = rawUrl.indexOf('?');
   const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
@@ -159,8 +165,7 @@ async function mcp(
     return;
   }
   // 2. Method (RC-10).
-  const allowed = ALLOWED[path] ?? '';
-  if (!allowed.split(', ').includes(req.method ?? '')) return methodNotAllowed(req, res, allowed, requestId);
+  if (!ALLOWED_SETS[path]?.has(req.method ?? '')) return methodNotAllowed(req, res, ALLOWED[path] ?? '', requestId);
 
   // 3. Per-IP limit before any cryptography (SEC-RL-02).
   const byIp = await deps.limiter.ip(ip);
