@@ -100,6 +100,11 @@ const upstream = {
     timeoutMs: posInt,
     maxResponseBytes: { type: 'integer', minimum: 1, maximum: 256 * 1024 * 1024 },
     maxConcurrent: { type: 'integer', minimum: 1, maximum: 4096 },
+    circuitBreaker: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { failures: { type: 'integer', minimum: 1, maximum: 1000 }, cooldownMs: posInt },
+    },
     identityHeaders: { type: 'boolean' },
     headers: { type: 'object', propertyNames: headerName, additionalProperties: { type: 'string' } },
     caFile: str,

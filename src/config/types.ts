@@ -187,6 +187,8 @@ export interface UpstreamConfig {
   readonly timeoutMs: number;
   readonly maxResponseBytes: number;
   readonly maxConcurrent: number;
+  /** Open the circuit after `failures` consecutive upstream faults; probe again after `cooldownMs`. */
+  readonly circuitBreaker: { readonly failures: number; readonly cooldownMs: number };
   /** Send X-Portcullis-User/-Tenant/-Roles/-Request-Id. */
   readonly identityHeaders: boolean;
   /** Static headers (lower-case names). */

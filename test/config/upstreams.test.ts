@@ -65,7 +65,7 @@ function problemsOf(text: string, env: Record<string, string> = {}): string {
 }
 
 describe('upstreams', () => {
-  it('fills defaults: https, public addresses only, 2 s connect, 10 s total, 1 MiB, 64 in flight', () => {
+  it('fills defaults: https, public addresses only, 2 s connect, 10 s total, 1 MiB, 64 in flight, circuit after 5 faults for 30 s', () => {
     const c = load(upstreams());
     expect(c.upstreams.api).toEqual({
       name: 'api',
@@ -79,6 +79,7 @@ describe('upstreams', () => {
       timeoutMs: 10000,
       maxResponseBytes: 1048576,
       maxConcurrent: 64,
+      circuitBreaker: { failures: 5, cooldownMs: 30_000 },
       identityHeaders: false,
       headers: {},
     });

@@ -40,7 +40,7 @@ describe('the demo Projects API behind the gateway', () => {
     try {
       const r = await client.callTool({ name: 'get_project', arguments: { projectId: 'prj_apollo' } });
       expect(r.isError).toBe(true);
-      const text = firstText(r);
+      const text = firstText(r as { content?: unknown });
       expect(text).toMatch(/\(ref [^)]+\)/);
       expect(text).not.toContain('127.0.0.1');
       expect(text).not.toContain('not_found');

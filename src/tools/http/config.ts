@@ -18,6 +18,8 @@ export const UPSTREAM_DEFAULTS = {
   timeoutMs: 10_000,
   maxResponseBytes: 1024 * 1024,
   maxConcurrent: 64,
+  breakerFailures: 5,
+  breakerCooldownMs: 30_000,
   gatewayJwtTtlSec: 60,
   signingKeyFile: 'upstream-signing-key.json',
   signingAlgorithm: 'ES256' as const,
@@ -67,6 +69,7 @@ export interface RawUpstream {
   timeoutMs?: number;
   maxResponseBytes?: number;
   maxConcurrent?: number;
+  circuitBreaker?: { failures?: number; cooldownMs?: number };
   identityHeaders?: boolean;
   headers?: Record<string, string>;
   caFile?: string;
@@ -149,6 +152,10 @@ function resolveUpstream(
     timeoutMs: u.timeoutMs ?? UPSTREAM_DEFAULTS.timeoutMs,
     maxResponseBytes: u.maxResponseBytes ?? UPSTREAM_DEFAULTS.maxResponseBytes,
     maxConcurrent: u.maxConcurrent ?? UPSTREAM_DEFAULTS.maxConcurrent,
+    circuitBreaker: {
+      failures: u.circuitBreaker?.failures ?? UPSTREAM_DEFAULTS.breakerFailures,
+      cooldownMs: u.circuitBreaker?.cooldownMs ?? UPSTREAM_DEFAULTS.breakerCooldownMs,
+    },
     identityHeaders: u.identityHeaders ?? false,
     headers,
     ...(u.caFile !== undefined && { caFile: abs(u.caFile) }),

@@ -12,12 +12,14 @@ import { VERSION } from '../../version.js';
 import type { ToolContext, ToolHandler, ToolResult } from '../types.js';
 import { FAILURE_REASON } from '../types.js';
 import { HEADER_VALUE } from './config.js';
+import { isUpstreamFault } from './breaker.js';
 import { identityHeaders } from './credentials.js';
 import { failure, mapError, mapResponse } from './result.js';
 import type { Egress } from './runtime.js';
 import { buildUrl, parsePathTemplate } from './url.js';
 
 const ACCEPT = 'application/json, text/plain;q=0.9, text/*;q=0.8';
+const UNAVAILABLE = 'The upstream is unavailable; try again later';
 
 /** Builds the handler of one `http` tool; throws on a definition the loader should have refused. */
 export function createHttpHandler(tool: ToolConfig, upstream: UpstreamConfig, egress: Egress): ToolHandler {
@@ -82,6 +84,12 @@ export function createHttpHandler(tool: ToolConfig, upstream: UpstreamConfig, eg
     }
     if (tenant?.in === 'header') headers[tenant.name.toLowerCase()] = principal.tenant;
 
+    // D-14: an upstream that keeps failing is not called again until its cooldown is over.
+    if (!runtime.breaker.allow()) {
+      const open = failure(UNAVAILABLE, 'upstream_circuit_open', requestId);
+      egress.onFailure({ upstream: upstream.name, tool: tool.name, requestId, reason: 'upstream_circuit_open' });
+      return open;
+    }
     const deadline = AbortSignal.timeout(timeoutMs);
     const signal = AbortSignal.any([deadline, ctx.signal]);
     let result: ToolResult;
@@ -107,6 +115,7 @@ export function createHttpHandler(tool: ToolConfig, upstream: UpstreamConfig, eg
       result = mapError(err, deadline.aborted, requestId);
     }
     const reason = result.isError ? result[FAILURE_REASON] : undefined;
+    runtime.breaker.record(ctx.signal.aborted && !deadline.aborted ? undefined : isUpstreamFault(reason));
     if (reason !== undefined) {
       egress.onFailure({
         upstream: upstream.name,

@@ -5,6 +5,8 @@
  */
 import type { Agent } from 'undici';
 import type { UpstreamConfig } from '../../config/types.js';
+import { createBreaker } from './breaker.js';
+import type { CircuitBreaker } from './breaker.js';
 import { createCredentialSource } from './credentials.js';
 import type { ClaimNames, CredentialSource } from './credentials.js';
 import { createEgressAgent } from './egress.js';
@@ -14,6 +16,7 @@ export interface UpstreamRuntime {
   readonly config: UpstreamConfig;
   readonly agent: Agent;
   readonly credentials: CredentialSource;
+  readonly breaker: CircuitBreaker;
 }
 
 /** What a failed upstream call tells the operator's log (never the client). */
@@ -65,7 +68,7 @@ export function createEgress(options: EgressOptions): Egress {
         claims: options.claims,
         ...(tokenAgent && { tokenAgent }),
       });
-      runtimes.set(name, { config: u, agent, credentials });
+      runtimes.set(name, { config: u, agent, credentials, breaker: createBreaker(u.circuitBreaker) });
     }
   } catch (err) {
     for (const a of agents) void a.destroy();
