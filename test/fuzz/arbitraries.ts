@@ -10,6 +10,8 @@
  * unsafe numbers), raw byte mutations of the serialised body, and header/credential mutations.
  */
 import fc from 'fast-check';
+import { framing } from './socket.js';
+import type { Framing } from './socket.js';
 
 export const PRINCIPAL_NAMES = ['alice', 'bob', 'carol', 'dave'] as const;
 export type Who = (typeof PRINCIPAL_NAMES)[number];
@@ -129,6 +131,10 @@ export interface FuzzInput {
   headers: HeaderSpec;
   raw: RawMutation;
   chunked: boolean;
+  /** Present: written on a raw socket with this framing instead of through undici. */
+  framing?: Framing;
+  /** Present: the client hangs up this many ms after sending (cancellation paths). */
+  abortMs?: number;
 }
 
 /** An object whose keys are own, enumerable data properties even when named `__proto__`. */
@@ -661,6 +667,12 @@ const route: fc.Arbitrary<Route> = fc.oneof(
   },
 );
 
+/** Mostly none; sometimes the client hangs up while the answer is on its way. */
+const abortMs = fc.oneof(
+  { weight: 20, arbitrary: fc.constant(undefined) },
+  { weight: 1, arbitrary: fc.integer({ min: 0, max: 40 }) },
+);
+
 const CLEAN_HEADERS: HeaderSpec = {
   contentType: 'application/json',
   accept: 'application/json, text/event-stream',
@@ -686,6 +698,7 @@ const cleanInput: fc.Arbitrary<FuzzInput> = fc
       headers: fc.constant(CLEAN_HEADERS),
       raw: fc.constant<RawMutation>({ kind: 'none' }),
       chunked: fc.constant(false),
+      abortMs,
     }),
   );
 
@@ -704,11 +717,20 @@ const mutatedInput: fc.Arbitrary<FuzzInput> = route.chain((r) =>
     headers: headerSpec,
     raw: rawMutation,
     chunked: fc.oneof({ weight: 10, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+    abortMs,
   }),
 );
 
 /** One fuzz input: a route, credentials, a session choice, a message and its mutations. */
 export const fuzzInput: fc.Arbitrary<FuzzInput> = fc.oneof(
-  { weight: 2, arbitrary: cleanInput },
-  { weight: 3, arbitrary: mutatedInput },
+  { weight: 8, arbitrary: cleanInput },
+  { weight: 12, arbitrary: mutatedInput },
+  {
+    weight: 1,
+    // Raw framing on requests that get one answer (no stream that stays open).
+    arbitrary: fc.tuple(fc.oneof(cleanInput, mutatedInput), framing).map(([input, f]): FuzzInput => {
+      const streams = ['sse_open', 'stream_get', 'odd'].includes(input.route.kind);
+      return { ...input, route: streams ? { kind: 'modern' } : input.route, framing: f };
+    }),
+  },
 );

@@ -4,6 +4,7 @@
  * answer unless the request itself carried it; the correlation id and `nosniff` on every answer
  * the gateway makes; `WWW-Authenticate` on 401; no 2xx on an MCP route without a valid principal.
  */
+import type { RawExchange } from './socket.js';
 import { isRecord } from './wire.js';
 import type { Answer } from './wire.js';
 
@@ -27,6 +28,40 @@ export interface SentRequest {
   body: Buffer | undefined;
   /** The principal the credentials name, if they are valid. */
   who: string | undefined;
+}
+
+/**
+ * Violations on a raw connection. Answers Node's parser gives itself (400, 431, no correlation id)
+ * are fine; 505 is the gateway's answer to a request line that is not HTTP/1.x. Bytes left over
+ * after the first request (a short Content-Length) must never earn a 2xx.
+ */
+export function checkRaw(
+  req: SentRequest,
+  x: RawExchange,
+  requestText: string,
+  ctx: { secrets: readonly string[]; http1: boolean },
+): string[] {
+  const v: string[] = [];
+  const where = `raw ${req.method} ${req.url.slice(0, 80)}`;
+  x.responses.forEach((r, i) => {
+    const rid = r.headers['x-request-id'] ?? '';
+    if (r.status >= 500 && !(r.status === 505 && !ctx.http1)) {
+      const err = parseError(r.body);
+      if (r.status !== 500 || err?.code !== -32603 || !err.message.includes(`(ref ${rid})`) || err.hasData) {
+        v.push(`${where}: ${r.status} that is not RC-20: ${r.body.slice(0, 200)}`);
+      }
+    }
+    const pathOnly = req.url.split('?')[0] ?? '';
+    if (r.status < 300 && (i > 0 || (MCP_PATHS.has(pathOnly) && req.who === undefined))) {
+      v.push(`${where}: ${r.status} for ${i > 0 ? `left-over bytes (response ${i + 1})` : 'no valid principal'}`);
+    }
+  });
+  for (const re of [...LEAKS, ...ctx.secrets.map((s) => new RegExp(escapeRe(s), 'g'))]) {
+    for (const m of x.text.matchAll(re)) {
+      if (!requestText.includes(m[0])) v.push(`${where}: answer leaks ${JSON.stringify(m[0])}`);
+    }
+  }
+  return v;
 }
 
 /** Violations in one answer; `requestText` is what the request carried (echoes are not leaks). */

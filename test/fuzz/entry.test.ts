@@ -9,6 +9,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fuzzInput } from './arbitraries.js';
+import { checkAnswer, checkRaw } from './checks.js';
 import { startFuzzTarget } from './target.js';
 import type { FuzzTarget } from './target.js';
 
@@ -54,4 +55,34 @@ describe('fuzzing the HTTP + JSON-RPC entry', () => {
       'fuzz_counter ran for alice@acme (ref forged) that no request of the fuzzer can account for',
     ]);
   }, 60_000);
+
+  it('the answer checks catch a bare 5xx, a leaked path or stack, and a 2xx without a principal', () => {
+    const rid = '0f8fdc0e-7a3b-4bd4-9a53-6f3a36c1d0a2';
+    const headers = { 'x-request-id': rid, 'x-content-type-options': 'nosniff', 'content-type': 'application/json' };
+    const post = { method: 'POST', url: '/mcp', body: Buffer.from('{}'), who: 'alice' };
+    const ctx = { timeoutMs: 1000, secrets: ['/srv/portcullis'] };
+    const rc20 = `{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"Internal error (ref ${rid})"}}`;
+    expect(checkAnswer(post, { status: 500, headers, body: rc20 }, '', ctx)).toEqual([]);
+    expect(checkAnswer(post, { status: 503, headers, body: rc20 }, '', ctx)).not.toEqual([]);
+    expect(checkAnswer(post, { status: 500, headers, body: '{"error":"boom"}' }, '', ctx)).not.toEqual([]);
+    const stack = '{"error":{"code":-32000,"message":"TypeError: x\\n    at run (/srv/portcullis/src/a.ts:1:2)"}}';
+    expect(checkAnswer(post, { status: 400, headers, body: stack }, '', ctx).length).toBeGreaterThanOrEqual(3);
+    // The same text is no leak when the request carried it (an echoed method name).
+    const echo = '{"error":{"code":-32601,"message":"Method not found: /tmp/x"}}';
+    expect(checkAnswer(post, { status: 200, headers, body: echo }, 'POST /tmp/x', ctx)).toEqual([]);
+    expect(checkAnswer({ ...post, who: undefined }, { status: 200, headers, body: '{}' }, '', ctx)).toEqual([
+      'POST /mcp: 200 without a valid principal',
+    ]);
+    const smuggled = {
+      responses: [
+        { status: 401, headers, body: '' },
+        { status: 200, headers, body: '' },
+      ],
+      text: '',
+      timedOut: false,
+    };
+    expect(checkRaw(post, smuggled, '', { secrets: [], http1: true })).toEqual([
+      'raw POST /mcp: 200 for left-over bytes (response 2)',
+    ]);
+  });
 });

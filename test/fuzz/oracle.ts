@@ -13,6 +13,8 @@ import type { Who } from './arbitraries.js';
 const EXECUTIONS = Symbol.for('portcullis.fuzz.executions');
 
 interface Execution {
+  /** Drains this execution has waited through for its request's answer. */
+  waited?: number;
   tool: string;
   requestId: string;
   user: string;
@@ -38,6 +40,8 @@ interface Attribution {
 export class ExecutionOracle {
   /** Requests whose body names a counting tool: correlation id → what they were allowed. */
   readonly #attributed = new Map<string, Attribution>();
+  /** Requests whose answer never came (the client hung up): no correlation id to match on. */
+  readonly #unanswered: Attribution[] = [];
   #pending: Execution[] = [];
   #seen = 0;
   readonly #unmatchedCalls = new Set<string>();
@@ -55,6 +59,23 @@ export class ExecutionOracle {
       this.#attributed.set(requestId, { who, admin, tool: toolNameOf(body), at: Date.now() });
   }
 
+  /** Notes a request whose answer the client did not wait for. */
+  attributeUnanswered(body: Buffer, who: Who | undefined, admin: boolean): void {
+    if (body.includes('fuzz_counter')) this.#unanswered.push({ who, admin, tool: toolNameOf(body), at: Date.now() });
+  }
+
+  /**
+   * An execution whose request never got its answer: it must match a hung-up request of the same
+   * valid principal naming the same tool (each used once), a weaker but still principal-bound link.
+   */
+  #fromUnanswered(x: Execution): Attribution | undefined {
+    const i = this.#unanswered.findIndex((a) => {
+      const p = a.who === undefined ? undefined : PRINCIPALS[a.who];
+      return p?.sub === x.user && p.org === x.tenant && a.tool === x.tool;
+    });
+    return i === -1 ? undefined : this.#unanswered.splice(i, 1)[0];
+  }
+
   /** Checks what ran since the last drain; `final` waits up to `waitMs` for late audit events. */
   async drain(final = false, waitMs = 15_000): Promise<string[]> {
     const v: string[] = [];
@@ -65,12 +86,16 @@ export class ExecutionOracle {
       this.#seen = all.length;
       this.#readAudit();
       const still: Execution[] = [];
+      const lastRound = !final || Date.now() > deadline;
       for (const x of this.#pending) {
-        const req = this.#attributed.get(x.requestId);
+        // Unattributed after a drain, or at the end (every answer is in by then): a hung-up request's.
+        const late = final || (x.waited ?? 0) >= 1;
+        const req = this.#attributed.get(x.requestId) ?? (late ? this.#fromUnanswered(x) : undefined);
         const ev = this.#events.get(x.requestId);
         const complete =
           req !== undefined && ev?.called !== undefined && (x.tool !== 'fuzz_counter_admin' || ev.intent);
         if (!complete) {
+          if (req !== undefined && !this.#attributed.has(x.requestId)) this.#unanswered.push(req);
           still.push(x);
           continue;
         }
@@ -90,7 +115,7 @@ export class ExecutionOracle {
         }
       }
       this.#pending = still;
-      if (!final || this.#pending.length === 0 || Date.now() > deadline) break;
+      if (!final || this.#pending.length === 0 || lastRound) break;
       await new Promise((r) => setTimeout(r, 100));
     }
     if (final) {
@@ -119,6 +144,8 @@ export class ExecutionOracle {
     for (const rid of this.#unmatchedCalls) if (!this.#events.has(rid)) this.#unmatchedCalls.delete(rid);
     const horizon = Date.now() - 120_000;
     for (const [rid, a] of this.#attributed) if (a.at < horizon) this.#attributed.delete(rid);
+    while ((this.#unanswered[0]?.at ?? Infinity) < horizon) this.#unanswered.shift();
+    for (const x of this.#pending) x.waited = (x.waited ?? 0) + 1;
 
     return v;
   }

@@ -27,9 +27,11 @@ import { DEMO_CONFIG, ISSUER, PRINCIPALS, startGateway } from '../helpers/gatewa
 import type { TestGateway } from '../helpers/gateway.js';
 import { PRINCIPAL_NAMES } from './arbitraries.js';
 import type { FuzzInput, Who } from './arbitraries.js';
-import { checkAnswer, checkBody } from './checks.js';
+import { checkAnswer, checkBody, checkRaw } from './checks.js';
 import { mintCredentials } from './credentials.js';
 import { ExecutionOracle, executions } from './oracle.js';
+import { sendRaw } from './socket.js';
+import type { Framing } from './socket.js';
 import { failureKind, firstChunk, mirrorHeaders, mutate, serialize } from './wire.js';
 import type { Answer } from './wire.js';
 
@@ -104,6 +106,8 @@ export interface FuzzTarget {
 interface PoolSession {
   id: string;
   alive: () => boolean;
+  /** Requests the gateway still counts as in flight on this session. */
+  inflight: () => number;
   close: () => Promise<void>;
 }
 
@@ -179,6 +183,7 @@ export async function startFuzzTarget(opts: FuzzTargetOptions = {}): Promise<Fuz
     return {
       id,
       alive: () => tg.gateway.sessions.get(id, principal, 'streamable') !== undefined,
+      inflight: () => tg.gateway.sessions.get(id, principal, 'streamable')?.inflight.size ?? 0,
       close: async () => {
         await deleteSession(id, who);
       },
@@ -219,6 +224,7 @@ export async function startFuzzTarget(opts: FuzzTargetOptions = {}): Promise<Fuz
                 resolve({
                   id: sid,
                   alive: () => open && tg.gateway.sessions.get(sid, principal, 'sse') !== undefined,
+                  inflight: () => tg.gateway.sessions.get(sid, principal, 'sse')?.inflight.size ?? 0,
                   close: () =>
                     new Promise<void>((done) => {
                       if (!open) return done();
@@ -363,11 +369,15 @@ export async function startFuzzTarget(opts: FuzzTargetOptions = {}): Promise<Fuz
       } catch (err) {
         return [`cannot prepare the request (the fuzzer's own session): ${String(err)}`];
       }
-      const answer = await send(req, input.chunked);
-      count(String(answer.status));
       const requestText = `${req.url}\n${req.headers.join('\n')}\n${req.body?.toString('latin1') ?? ''}`;
+      if (input.framing) return await runRaw(req, input.framing, requestText);
+      const answer = await send(req, input.chunked, input.abortMs);
+      count(String(answer.status));
       const requestId = typeof answer.headers['x-request-id'] === 'string' ? answer.headers['x-request-id'] : '';
-      if (requestId !== '' && req.body !== undefined) oracle.attribute(requestId, req.body, req.who, req.admin);
+      if (req.body !== undefined) {
+        if (requestId !== '') oracle.attribute(requestId, req.body, req.who, req.admin);
+        else oracle.attributeUnanswered(req.body, req.who, req.admin);
+      }
       const violations = checkAnswer(req, answer, requestText, { timeoutMs, secrets: [tg.dir, process.cwd()] });
       await cleanUp(req, answer);
       return violations;
@@ -376,9 +386,25 @@ export async function startFuzzTarget(opts: FuzzTargetOptions = {}): Promise<Fuz
     }
   }
 
+  async function runRaw(req: Awaited<ReturnType<typeof build>>, f: Framing, requestText: string): Promise<string[]> {
+    const x = await sendRaw(tg.port, req, f, 3_000);
+    const first = x.responses[0];
+    count(first ? `raw ${first.status}` : x.timedOut ? 'raw timeout' : 'raw closed');
+    const requestId = first?.headers['x-request-id'];
+    if (req.body !== undefined) {
+      if (requestId !== undefined) oracle.attribute(requestId, req.body, req.who, req.admin);
+      else oracle.attributeUnanswered(req.body, req.who, req.admin);
+    }
+    const http1 = f.version === 'HTTP/1.1' || f.version === 'HTTP/1.0';
+    const violations = checkRaw(req, x, requestText, { secrets: [tg.dir, process.cwd()], http1 });
+    if (first) await cleanUp(req, first);
+    return violations;
+  }
+
   async function send(
     req: { method: string; url: string; headers: string[]; body: Buffer | undefined },
     chunked: boolean,
+    abortMs: number | undefined,
   ): Promise<Answer> {
     let res;
     try {
@@ -387,11 +413,14 @@ export async function startFuzzTarget(opts: FuzzTargetOptions = {}): Promise<Fuz
         path: req.url,
         headers: req.headers,
         body: req.body === undefined ? undefined : chunked ? Readable.from([req.body]) : req.body,
+        ...(abortMs !== undefined && { signal: AbortSignal.timeout(abortMs) }),
       });
     } catch (err) {
       return { status: failureKind(err), headers: {}, body: '' };
     }
     const type = String(res.headers['content-type'] ?? '');
+    // Hanging up on a stream makes undici fail the body with an AbortError: expected here.
+    res.body.on('error', () => undefined);
     try {
       if (type.startsWith('text/event-stream') && req.method === 'GET') {
         // A stream that stays open: read what came first, then hang up (which ends a 2024 session).
@@ -444,6 +473,16 @@ export async function startFuzzTarget(opts: FuzzTargetOptions = {}): Promise<Fuz
     await health.body.dump();
     if (health.statusCode !== 200) v.push(`/healthz answered ${health.statusCode}`);
     v.push(...(await drain(true)));
+    // Every answer is in (2024 calls may still run after their 202): soon no session may hold a
+    // request id as in flight, or it would refuse that id forever.
+    for (const [era, map] of Object.entries(pools)) {
+      for (const p of map.values()) {
+        const s = await p.catch(() => undefined);
+        const until = Date.now() + 5_000;
+        while (s && s.inflight() > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+        if (s && s.inflight() > 0) v.push(`${era} session still holds ${s.inflight()} request ids in flight`);
+      }
+    }
     for (const map of [pools.streamable, pools.sse]) {
       for (const p of map.values()) await (await p.catch(() => undefined))?.close();
       map.clear();

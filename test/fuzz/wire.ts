@@ -6,7 +6,7 @@ import { PV_KEY } from './arbitraries.js';
 import type { FuzzInput, HeaderSpec, Mirror, NameMirror, RawMutation } from './arbitraries.js';
 
 export interface Answer {
-  status: number | 'client_rejected' | 'socket_error' | 'timeout';
+  status: number | 'client_rejected' | 'client_aborted' | 'socket_error' | 'timeout';
   headers: Record<string, string | string[] | undefined>;
   body: string;
 }
@@ -95,6 +95,8 @@ export function mutate(body: Buffer, m: RawMutation): Buffer {
 
 export function failureKind(err: unknown): Answer['status'] {
   const code = (err as { code?: unknown }).code;
+  const name = (err as { name?: unknown }).name;
+  if (name === 'AbortError' || name === 'TimeoutError') return 'client_aborted';
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return 'timeout';
   if (code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_NOT_SUPPORTED' || err instanceof TypeError)
     return 'client_rejected';
