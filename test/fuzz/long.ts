@@ -49,7 +49,7 @@ const ticker = setInterval(() => {
   console.log(
     `${sent} inputs, ${Math.round(((sent - lastSent) * 1000) / (now - lastAt))}/s now, ` +
       `${Math.round((sent * 1000) / (now - started))}/s overall, ${target.executed()} tool executions, ` +
-      `${target.tg.gateway.sessions.size} live sessions`,
+      `${target.tg.gateway.sessions.size} live sessions, rss ${Math.round(process.memoryUsage().rss / 2 ** 20)} MiB`,
   );
   lastSent = sent;
   lastAt = now;

@@ -469,9 +469,12 @@ export async function startFuzzTarget(opts: FuzzTargetOptions = {}): Promise<Fuz
   async function finish(): Promise<string[]> {
     while (inFlight > 0) await new Promise((r) => setTimeout(r, 20));
     const v: string[] = [];
-    const health = await pool.request({ method: 'GET', path: '/healthz' });
-    await health.body.dump();
-    if (health.statusCode !== 200) v.push(`/healthz answered ${health.statusCode}`);
+    // Alive, and still able to do its job: the audit sink writable, the keys loaded.
+    for (const route of ['/healthz', '/readyz']) {
+      const res = await pool.request({ method: 'GET', path: route });
+      await res.body.dump();
+      if (res.statusCode !== 200) v.push(`${route} answered ${res.statusCode}`);
+    }
     v.push(...(await drain(true)));
     // Every answer is in (2024 calls may still run after their 202): soon no session may hold a
     // request id as in flight, or it would refuse that id forever.
