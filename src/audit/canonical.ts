@@ -3,7 +3,7 @@
  * sorted by UTF-16 code units, no whitespace, strings and numbers as `JSON.stringify` writes
  * them. The same value always gives the same text, whatever the key order it arrived in.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 /** Deeper values are refused (inputs are already limited to depth 32; this also stops cycles). */
 const MAX_DEPTH = 128;
@@ -50,7 +50,8 @@ function write(value: unknown, depth: number): string | undefined {
   }
 }
 
-/** Lower-case hex SHA-256 of a UTF-8 string. */
-export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
-}
+/** Lower-case hex SHA-256 of a UTF-8 string (one-shot `crypto.hash` where Node has it: no Hash object). */
+export const sha256Hex: (text: string) => string =
+  typeof hash === 'function'
+    ? (text) => hash('sha256', text, 'hex')
+    : (text) => createHash('sha256').update(text, 'utf8').digest('hex');

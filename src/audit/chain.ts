@@ -37,6 +37,38 @@ export function sealEvent(event: UnsealedAuditEvent): AuditEvent {
   return { ...event, hash: hashEvent(event) };
 }
 
+/**
+ * `canonicalJson` of an event the trail built itself (every field present; strings, finite
+ * numbers, `null`, roles as strings), written in one `JSON.stringify` with the keys already in
+ * sorted order: the same text, several times cheaper (it runs for every event). `hashEvent`
+ * stays the general definition; test/audit/chain.test.ts checks that the two agree.
+ */
+export function canonicalEventJson(e: UnsealedAuditEvent): string {
+  return JSON.stringify({
+    arguments: e.arguments,
+    argumentsDigest: e.argumentsDigest,
+    event: e.event,
+    id: e.id,
+    instance: e.instance,
+    ip: e.ip,
+    issuer: e.issuer,
+    latencyMs: e.latencyMs,
+    method: e.method,
+    outcome: e.outcome,
+    prevHash: e.prevHash,
+    reason: e.reason,
+    requestId: e.requestId,
+    roles: e.roles,
+    seq: e.seq,
+    sessionHash: e.sessionHash,
+    tenant: e.tenant,
+    time: e.time,
+    tool: e.tool,
+    transport: e.transport,
+    user: e.user,
+  });
+}
+
 /** The head after `event`. */
 export function headAfter(event: AuditEvent): ChainHead {
   return { lastSeq: event.seq, lastHash: event.hash };

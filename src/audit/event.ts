@@ -5,10 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { canonicalJson, sha256Hex } from './canonical.js';
-import type { ChainHead } from './chain.js';
-import { sealEvent } from './chain.js';
+import type { ChainHead, UnsealedAuditEvent } from './chain.js';
+import { canonicalEventJson } from './chain.js';
 import { MAX_ARGUMENTS_CHARS, escapeField, escapeLogString } from './escape.js';
-import type { AuditEvent, AuditEventType, AuditInput, AuditOutcome } from './types.js';
+import type { AuditEvent, AuditEventType, AuditInput, AuditOutcome, PendingEvent } from './types.js';
 
 /** An event before it takes its place in the chain. */
 export type EventBody = Omit<AuditEvent, 'seq' | 'prevHash' | 'hash'>;
@@ -27,7 +27,12 @@ const OUTCOMES: ReadonlySet<string> = new Set<AuditOutcome>(['ok', 'error', 'den
  * whole argument object even when the stored excerpt is truncated (D-19), and it cannot be used
  * to guess a redacted secret offline.
  */
-export function describeEvent(input: AuditInput, instance: string, nowMs: number): EventBody {
+export function describeEvent(
+  input: AuditInput,
+  instance: string,
+  nowMs: number,
+  id: string = randomUUID(),
+): EventBody {
   let args: string | null = null;
   let digest: string | null = null;
   if (input.arguments !== undefined) {
@@ -41,7 +46,7 @@ export function describeEvent(input: AuditInput, instance: string, nowMs: number
   }
   const latency = input.latencyMs;
   return {
-    id: randomUUID(),
+    id,
     time: new Date(nowMs).toISOString(),
     instance: escapeLogString(instance),
     event: escapeLogString(input.event) as AuditEventType,
@@ -64,7 +69,46 @@ export function describeEvent(input: AuditInput, instance: string, nowMs: number
   };
 }
 
-/** Places a body after `head` in the chain: next seq, previous hash, its own hash. */
+/**
+ * Places a body after `head` in the chain: next seq, previous hash, its own hash. Equivalent to
+ * `sealEvent({ seq, ...body, prevHash })`, built as one object with the fast canonical form.
+ */
 export function chainEvent(body: EventBody, head: ChainHead): AuditEvent {
-  return sealEvent({ seq: head.lastSeq + 1, ...body, prevHash: head.lastHash });
+  const unsealed: UnsealedAuditEvent = {
+    seq: head.lastSeq + 1,
+    id: body.id,
+    time: body.time,
+    instance: body.instance,
+    event: body.event,
+    requestId: body.requestId,
+    sessionHash: body.sessionHash,
+    issuer: body.issuer,
+    user: body.user,
+    tenant: body.tenant,
+    roles: body.roles,
+    ip: body.ip,
+    transport: body.transport,
+    method: body.method,
+    tool: body.tool,
+    arguments: body.arguments,
+    argumentsDigest: body.argumentsDigest,
+    outcome: body.outcome,
+    reason: body.reason,
+    latencyMs: body.latencyMs,
+    prevHash: head.lastHash,
+  };
+  (unsealed as { hash?: string }).hash = sha256Hex(`${head.lastHash}\n${canonicalEventJson(unsealed)}`);
+  return unsealed as AuditEvent;
+}
+
+/** Describes and seals recorded events in order after `head` (on the writer thread, or here). */
+export function sealBatch(pending: readonly PendingEvent[], instance: string, head: ChainHead): AuditEvent[] {
+  const events: AuditEvent[] = [];
+  let at = head;
+  for (const p of pending) {
+    const event = chainEvent(describeEvent(p.input, instance, p.nowMs, p.id), at);
+    events.push(event);
+    at = { lastSeq: event.seq, lastHash: event.hash };
+  }
+  return events;
 }

@@ -13,18 +13,23 @@
  * The queue plus backlog is bounded: past it, `record()` drops (counted, logged) and `commit()`
  * rejects, both before a seq is taken.
  */
+import { randomUUID } from 'node:crypto';
 import type { AuditConfig } from '../config/types.js';
 import type { ChainHead } from './chain.js';
 import { headAfter } from './chain.js';
 import { AuditUnavailableError } from './errors.js';
 import type { AuditUnavailableReason } from './errors.js';
-import { chainEvent, describeEvent } from './event.js';
+import { sealBatch } from './event.js';
 import type { AuditTrailHandle, AuditTrailOptions, AuditTrailStats } from './trail.js';
-import type { AuditEvent, AuditInput, AuditSink } from './types.js';
+import type { AuditEvent, AuditInput, AuditSink, PendingEvent, SealingSink } from './types.js';
 
 interface Entry {
-  readonly event: AuditEvent;
+  readonly pending: PendingEvent;
   readonly settle?: (err?: Error) => void;
+}
+
+function isSealing(sink: AuditSink | undefined): sink is SealingSink {
+  return typeof (sink as Partial<SealingSink> | undefined)?.sealAndWrite === 'function';
 }
 
 const MAX_RETRY_DELAY_MS = 30_000;
@@ -32,7 +37,7 @@ const MAX_RETRY_DELAY_MS = 30_000;
 /** The trail behind `createAuditTrail`. */
 export class GroupCommitTrail implements AuditTrailHandle {
   private readonly queue: Entry[] = [];
-  private readonly backlogs: AuditEvent[][];
+  private readonly backlogs: (readonly AuditEvent[])[];
   private readonly now: () => number;
   private readonly maxQueue: number;
   private running: Promise<void> | undefined;
@@ -119,15 +124,26 @@ export class GroupCommitTrail implements AuditTrailHandle {
     await Promise.allSettled(this.sinks.map((s) => s.close()));
   }
 
-  /** Chains and queues one event; returns why it was refused, if it was. */
+  /**
+   * Queues one event; returns why it was refused, if it was. Only its id and time are fixed here:
+   * it is described and sealed when its batch is written (on the SQLite writer thread when that
+   * is the first sink), in queue order, so chain order is commit order.
+   */
   private enqueue(input: AuditInput, settle?: (err?: Error) => void): AuditUnavailableReason | undefined {
     if (this.closed) return 'closed';
     if (this.queue.length + this.backlogSize() >= this.maxQueue) return 'queue_full';
-    const event = chainEvent(describeEvent(input, this.config.instance, this.now()), this.head);
-    this.head = headAfter(event);
-    this.queue.push(settle ? { event, settle } : { event });
+    const pending: PendingEvent = { input, nowMs: this.now(), id: randomUUID() };
+    this.queue.push(settle ? { pending, settle } : { pending });
     this.schedule();
     return undefined;
+  }
+
+  /** Seals on this thread and advances the head. */
+  private sealHere(pending: readonly PendingEvent[]): AuditEvent[] {
+    const events = sealBatch(pending, this.config.instance, this.head);
+    const last = events[events.length - 1];
+    if (last) this.head = headAfter(last);
+    return events;
   }
 
   private schedule(): void {
@@ -172,7 +188,7 @@ export class GroupCommitTrail implements AuditTrailHandle {
 
   private async writeBatch(): Promise<void> {
     const entries = this.queue.splice(0, Math.max(this.config.batchMaxEvents, 1));
-    const events = entries.map((e) => e.event);
+    const pending = entries.map((e) => e.pending);
     this.observe((m) => m.auditQueueDepth(this.queue.length + this.backlogSize()));
     const started = performance.now();
     this.batches += 1;
@@ -180,9 +196,32 @@ export class GroupCommitTrail implements AuditTrailHandle {
     // JSONL copy is never ahead of SQLite and can be caught up from it (trail.ts). SQLite writes on
     // a worker thread, so this order must be awaited, not assumed.
     const failures: { sink: string; err: unknown }[] = [];
-    for (const [i, sink] of this.sinks.entries()) {
+    let events: readonly AuditEvent[] | undefined;
+    let first = 0;
+    const sealer = this.sinks[0];
+    if (pending.length > 0 && isSealing(sealer) && this.backlogs[0]?.length === 0) {
+      // The usual case: the SQLite writer thread seals and stores the batch.
+      first = 1;
+      try {
+        const r = await sealer.sealAndWrite(pending, this.config.instance, this.head, this.sinks.length > 1);
+        this.head = r.head;
+        events = r.events;
+        if (r.error) {
+          this.backlogs[0] = r.events ?? [];
+          failures.push({ sink: sealer.name, err: r.error });
+        }
+      } catch (err) {
+        // The writer is gone: seal here; the backlog is retried (a stored prefix is skipped).
+        events = this.sealHere(pending);
+        this.backlogs[0] = events;
+        failures.push({ sink: sealer.name, err });
+      }
+    }
+    if (first === 0) events = this.sealHere(pending);
+    for (let i = first; i < this.sinks.length; i++) {
+      const sink = this.sinks[i]!;
       const owed = this.backlogs[i] ?? [];
-      const batch = owed.length > 0 ? owed.concat(events) : events;
+      const batch = owed.length > 0 ? owed.concat(events ?? []) : (events ?? []);
       if (batch.length === 0) continue;
       try {
         await sink.write(batch);
@@ -192,7 +231,7 @@ export class GroupCommitTrail implements AuditTrailHandle {
         failures.push({ sink: sink.name, err });
       }
     }
-    this.observe((m) => m.auditWrite((performance.now() - started) / 1000, events.length));
+    this.observe((m) => m.auditWrite((performance.now() - started) / 1000, pending.length));
     this.observe((m) => m.auditQueueDepth(this.queue.length + this.backlogSize()));
 
     if (failures.length === 0) {

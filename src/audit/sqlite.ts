@@ -1,8 +1,9 @@
 /**
  * The SQLite audit sink (the default store, DESIGN "Audit event"): one STRICT table, one column
  * per event field, written in one transaction per batch with parameterised statements
- * (SEC-AUD-03). WAL with `synchronous = FULL`, so a committed batch survives `kill -9` and power
- * loss. The file is created 0600 in a 0700 directory: it holds who did what (SEC-AUD-02).
+ * (SEC-AUD-03). WAL with `synchronous = FULL` by default, so a committed batch survives `kill -9`
+ * and power loss; `normal` (opt-in) survives `kill -9` and crashes, not power loss. The file is
+ * created 0600 in a 0700 directory: it holds who did what (SEC-AUD-02).
  */
 import { accessSync, closeSync, constants, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
@@ -169,13 +170,18 @@ export class SqliteAuditSink implements AuditSink {
     });
   }
 
-  /** Opens (creating if needed) the audit database at `file` for writing. */
-  static open(file: string): SqliteAuditSink {
+  /**
+   * Opens (creating if needed) the audit database at `file` for writing. `synchronous`: `full`
+   * fsyncs the WAL at every COMMIT (survives power loss); `normal` only at checkpoints (a COMMIT is
+   * in the OS's hands: survives the process dying, not the machine).
+   */
+  static open(file: string, synchronous: 'full' | 'normal' = 'full'): SqliteAuditSink {
     prepareFile(file);
     const db = new Database(file);
     try {
       db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = FULL'); // durable at COMMIT even in WAL mode (issue 3 durability)
+      // FULL: durable at COMMIT even in WAL mode (issue 3 durability).
+      db.pragma(synchronous === 'normal' ? 'synchronous = NORMAL' : 'synchronous = FULL');
       db.pragma('busy_timeout = 5000');
       db.pragma('trusted_schema = OFF');
       const version = Number(db.pragma('user_version', { simple: true }));

@@ -75,6 +75,26 @@ export interface AuditEvent {
   readonly hash: string;
 }
 
+/**
+ * An event as recorded, before the trail describes and seals it. Its id and time are fixed when
+ * it is recorded, so sealing gives the same event (and hash) on whichever thread it runs.
+ */
+export interface PendingEvent {
+  readonly input: AuditInput;
+  readonly nowMs: number;
+  readonly id: string;
+}
+
+/** What a sealing sink reports for a batch. */
+export interface SealedBatch {
+  /** The chain head after the batch's last event. */
+  readonly head: { readonly lastSeq: number; readonly lastHash: string };
+  /** The sealed events: when asked for, and always when the write failed. */
+  readonly events?: readonly AuditEvent[];
+  /** The write failed; `events` are sealed but not stored. */
+  readonly error?: Error;
+}
+
 /** Where events go. `write` must not resolve before the batch is durable. */
 export interface AuditSink {
   readonly name: string;
@@ -84,6 +104,25 @@ export interface AuditSink {
   /** Cheap liveness probe for /readyz. */
   writable(): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/**
+ * A sink that seals events itself as it writes them (the SQLite writer thread): description,
+ * canonical JSON and hashes then run off the event loop. The trail still decides the order and
+ * hands over the chain head, so chain order is commit order.
+ */
+export interface SealingSink extends AuditSink {
+  /**
+   * Seals `pending` in order after `head` and writes them. Resolves with the new head (and the
+   * events, when `wantEvents` or when the write failed, with `error`); rejects only when nothing
+   * is known of the batch (the writer is gone).
+   */
+  sealAndWrite(
+    pending: readonly PendingEvent[],
+    instance: string,
+    head: SealedBatch['head'],
+    wantEvents: boolean,
+  ): Promise<SealedBatch>;
 }
 
 /** What the gateway talks to. */

@@ -8,14 +8,16 @@ import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { ChainHead } from './chain.js';
+import { sealBatch } from './event.js';
 import { SqliteAuditSink } from './sqlite.js';
-import type { WorkerReply, WorkerRequest } from './sqliteWorker.js';
-import type { AuditEvent, AuditSink } from './types.js';
+import type { SealReply, WorkerReply, WorkerRequest } from './sqliteWorker.js';
+import type { AuditEvent, PendingEvent, SealedBatch, SealingSink } from './types.js';
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
 type Request = WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
-export class WorkerSqliteSink implements AuditSink {
+export class WorkerSqliteSink implements SealingSink {
   readonly name = 'sqlite';
   readonly #reader: SqliteAuditSink;
   readonly #worker: Worker;
@@ -38,9 +40,9 @@ export class WorkerSqliteSink implements AuditSink {
   }
 
   /** Opens the database (creating it and its schema here first), then starts the writer thread. */
-  static async open(file: string): Promise<WorkerSqliteSink> {
-    const reader = SqliteAuditSink.open(file);
-    const worker = startWorker(file);
+  static async open(file: string, synchronous: 'full' | 'normal' = 'full'): Promise<WorkerSqliteSink> {
+    const reader = SqliteAuditSink.open(file, synchronous);
+    const worker = startWorker(file, synchronous);
     try {
       await new Promise<void>((resolve, reject) => {
         worker.once('message', (m: { ready: boolean; error?: string }) =>
@@ -69,6 +71,36 @@ export class WorkerSqliteSink implements AuditSink {
     await this.#call({ op: 'write', batch });
   }
 
+  /**
+   * Seals and writes on the writer thread. An input the thread cannot receive (not structured-
+   * cloneable) is sealed here instead and written as usual.
+   */
+  async sealAndWrite(
+    pending: readonly PendingEvent[],
+    instance: string,
+    head: ChainHead,
+    wantEvents: boolean,
+  ): Promise<SealedBatch> {
+    let reply: SealReply;
+    try {
+      reply = (await this.#call({ op: 'sealWrite', pending, instance, head, wantEvents })) as SealReply;
+    } catch (err) {
+      if ((err as Error).name !== 'DataCloneError') throw err;
+      const events = sealBatch(pending, instance, head);
+      const last = events[events.length - 1];
+      const after = last ? { lastSeq: last.seq, lastHash: last.hash } : head;
+      try {
+        await this.write(events);
+        return { head: after, events };
+      } catch (error) {
+        return { head: after, events, error: error as Error };
+      }
+    }
+    return reply.error === undefined
+      ? { head: reply.head, ...(reply.events && { events: reply.events }) }
+      : { head: reply.head, events: reply.events ?? [], error: new Error(reply.error) };
+  }
+
   async writable(): Promise<boolean> {
     try {
       return (await this.#call({ op: 'writable' })) === true;
@@ -93,7 +125,12 @@ export class WorkerSqliteSink implements AuditSink {
     const id = this.#next++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      this.#worker.postMessage({ ...request, id });
+      try {
+        this.#worker.postMessage({ ...request, id });
+      } catch (err) {
+        this.#pending.delete(id); // nothing was sent (e.g. a DataCloneError)
+        reject(err instanceof Error ? err : new Error(String(err)));
+      }
     });
   }
 
@@ -108,14 +145,15 @@ export class WorkerSqliteSink implements AuditSink {
  * production; from source (the test suite runs TypeScript directly) a tiny bootstrap first
  * registers the TypeScript loader the tests already use, then imports the `.ts` module.
  */
-function startWorker(file: string): Worker {
+function startWorker(file: string, synchronous: 'full' | 'normal'): Worker {
+  const workerData = { file, synchronous };
   if (!import.meta.url.endsWith('.ts')) {
-    return new Worker(new URL('./sqliteWorker.js', import.meta.url), { workerData: { file } });
+    return new Worker(new URL('./sqliteWorker.js', import.meta.url), { workerData });
   }
   // The ESM entry of tsx's API (its `import` condition), found from the package root.
   const tsxRoot = path.dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
   const tsxApi = pathToFileURL(path.join(tsxRoot, 'dist/esm/api/index.mjs')).href;
   const entry = new URL('./sqliteWorker.ts', import.meta.url).href;
   const bootstrap = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData: { file } });
+  return new Worker(bootstrap, { eval: true, workerData });
 }

@@ -8,7 +8,7 @@
  * only move further into the past. Revocation (a later issue) is checked on every request, outside
  * this cache. Eviction is LRU, so the cache cannot grow past its size under a flood of tokens.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import type { Principal } from './principal.js';
 
 export class TokenCache {
@@ -50,6 +50,8 @@ export class TokenCache {
   }
 }
 
-function digest(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
-}
+/** SHA-256, base64url; one-shot `crypto.hash` where Node has it (every request computes this). */
+const digest: (token: string) => string =
+  typeof hash === 'function'
+    ? (token) => hash('sha256', token, 'base64url')
+    : (token) => createHash('sha256').update(token).digest('base64url');

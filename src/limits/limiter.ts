@@ -7,7 +7,7 @@
  */
 import type { Principal } from '../auth/principal.js';
 import type { LimitsConfig, ToolConfig } from '../config/types.js';
-import type { RateCharge, RateLimitStore } from './store.js';
+import type { RateCharge, RateDecision, RateLimitStore } from './store.js';
 
 export type LimitScope = 'ip' | 'principal' | 'tenant' | 'tool' | 'principal_tool' | 'notifications' | 'concurrency';
 
@@ -15,12 +15,28 @@ export type LimitDecision =
   { readonly ok: true } | { readonly ok: false; readonly scope: LimitScope; readonly retryAfterSec: number };
 
 const OK: LimitDecision = Object.freeze({ ok: true });
+const IP_SCOPES: readonly LimitScope[] = ['ip'];
+const REQUEST_SCOPES: readonly LimitScope[] = ['principal', 'tenant'];
+const NOTIFICATION_SCOPES: readonly LimitScope[] = ['notifications'];
+const TOOL_SCOPES: readonly LimitScope[] = ['tool', 'principal_tool'];
+
+/** A principal's store keys, built once per principal object (the token cache hands out the same one). */
+interface PrincipalKeys {
+  readonly request: string;
+  readonly tenant: string;
+  readonly notification: string;
+  /** Per tool name: `pt|…` (bounded by the configured tools). */
+  readonly tools: Map<string, string>;
+}
 
 export class Limiter {
   readonly #config: LimitsConfig;
   readonly #store: RateLimitStore;
   readonly #now: () => number;
   readonly #inflight = new Map<string, number>();
+  readonly #keys = new WeakMap<Principal, PrincipalKeys>();
+  /** `tool|…` per configured tool name. */
+  readonly #toolKeys = new Map<string, string>();
 
   constructor(config: LimitsConfig, store: RateLimitStore, now: () => number = Date.now) {
     this.#config = config;
@@ -28,37 +44,60 @@ export class Limiter {
     this.#now = now;
   }
 
+  #keysOf(p: Principal): PrincipalKeys {
+    let k = this.#keys.get(p);
+    if (k === undefined) {
+      k = {
+        request: `p|${p.key}`,
+        tenant: `t|${p.tenant.length}:${p.tenant}`,
+        notification: `n|${p.key}`,
+        tools: new Map(),
+      };
+      this.#keys.set(p, k);
+    }
+    return k;
+  }
+
+  #toolKey(name: string): string {
+    let key = this.#toolKeys.get(name);
+    if (key === undefined) this.#toolKeys.set(name, (key = `tool|${name}`));
+    return key;
+  }
+
   /** Before authentication. */
   ip(ip: string): LimitDecision | Promise<LimitDecision> {
-    return this.#charge([{ key: `ip|${ip}`, rate: this.#config.perIp, cost: 1 }], ['ip']);
+    return this.#charge([{ key: `ip|${ip}`, rate: this.#config.perIp, cost: 1 }], IP_SCOPES);
   }
 
   /** Every authenticated JSON-RPC request, GET stream and DELETE. */
   request(p: Principal): LimitDecision | Promise<LimitDecision> {
     return this.#charge(
       [
-        { key: `p|${p.key}`, rate: this.#config.perPrincipal, cost: 1 },
-        { key: `t|${p.tenant.length}:${p.tenant}`, rate: this.#config.perTenant, cost: 1 },
+        { key: this.#keysOf(p).request, rate: this.#config.perPrincipal, cost: 1 },
+        { key: this.#keysOf(p).tenant, rate: this.#config.perTenant, cost: 1 },
       ],
-      ['principal', 'tenant'],
+      REQUEST_SCOPES,
     );
   }
 
   notification(p: Principal): LimitDecision | Promise<LimitDecision> {
     return this.#charge(
-      [{ key: `n|${p.key}`, rate: this.#config.notificationsPerPrincipal, cost: 1 }],
-      ['notifications'],
+      [{ key: this.#keysOf(p).notification, rate: this.#config.notificationsPerPrincipal, cost: 1 }],
+      NOTIFICATION_SCOPES,
     );
   }
 
   /** A `tools/call` of an authorized tool. */
   tool(p: Principal, tool: ToolConfig): LimitDecision | Promise<LimitDecision> {
+    const keys = this.#keysOf(p).tools;
+    let pt = keys.get(tool.name);
+    if (pt === undefined) keys.set(tool.name, (pt = `pt|${p.key}|${tool.name}`));
     return this.#charge(
       [
-        { key: `tool|${tool.name}`, rate: tool.globalRateLimit ?? this.#config.perTool, cost: 1 },
-        { key: `pt|${p.key}|${tool.name}`, rate: tool.rateLimit ?? this.#config.perPrincipalTool, cost: 1 },
+        { key: this.#toolKey(tool.name), rate: tool.globalRateLimit ?? this.#config.perTool, cost: 1 },
+        { key: pt, rate: tool.rateLimit ?? this.#config.perPrincipalTool, cost: 1 },
       ],
-      ['tool', 'principal_tool'],
+      TOOL_SCOPES,
     );
   }
 
@@ -67,7 +106,7 @@ export class Limiter {
    * must be called exactly once when the call ends. `undefined` when a cap is reached.
    */
   acquire(p: Principal, sessionId: string | undefined): (() => void) | undefined {
-    const pk = `p|${p.key}`;
+    const pk = this.#keysOf(p).request;
     const sk = sessionId === undefined ? undefined : `s|${sessionId}`;
     const pn = this.#inflight.get(pk) ?? 0;
     const sn = sk === undefined ? 0 : (this.#inflight.get(sk) ?? 0);
@@ -89,16 +128,18 @@ export class Limiter {
     else this.#inflight.set(key, n);
   }
 
-  #charge(entries: RateCharge[], scopes: LimitScope[]): LimitDecision | Promise<LimitDecision> {
+  #charge(entries: RateCharge[], scopes: readonly LimitScope[]): LimitDecision | Promise<LimitDecision> {
     const d = this.#store.charge(entries, this.#now());
-    const map = (r: Awaited<typeof d>): LimitDecision =>
-      r.allowed
-        ? OK
-        : {
-            ok: false,
-            scope: scopes[r.index] ?? 'principal',
-            retryAfterSec: Math.max(1, Math.ceil(r.retryAfterMs / 1000)),
-          };
-    return d instanceof Promise ? d.then(map) : map(d);
+    return d instanceof Promise ? d.then((r) => decide(r, scopes)) : decide(d, scopes);
   }
+}
+
+function decide(r: RateDecision, scopes: readonly LimitScope[]): LimitDecision {
+  return r.allowed
+    ? OK
+    : {
+        ok: false,
+        scope: scopes[r.index] ?? 'principal',
+        retryAfterSec: Math.max(1, Math.ceil(r.retryAfterMs / 1000)),
+      };
 }

@@ -1,6 +1,16 @@
 /** The hash chain: verification and the first broken link (SEC-AUD-04, O-13). */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { GENESIS_HASH, GENESIS_HEAD, hashEvent, headAfter, sealEvent, verifyChain } from '../../src/audit/chain.js';
+import { canonicalJson } from '../../src/audit/canonical.js';
+import {
+  GENESIS_HASH,
+  GENESIS_HEAD,
+  canonicalEventJson,
+  hashEvent,
+  headAfter,
+  sealEvent,
+  verifyChain,
+} from '../../src/audit/chain.js';
 import { chainEvent, describeEvent } from '../../src/audit/event.js';
 import type { AuditEvent } from '../../src/audit/types.js';
 import { callInput } from './helpers.js';
@@ -69,5 +79,41 @@ describe('the hash chain', () => {
   it('verifies a tail from a known head', () => {
     const events = chainOf(4);
     expect(verifyChain(events.slice(2), headAfter(events[1]!))).toMatchObject({ ok: true, count: 2 });
+  });
+});
+
+describe('the fast event form', () => {
+  const text = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.constantFrom('', '\u2028', '"\\', '\ud800'));
+  const opt = fc.option(text, { nil: undefined });
+  const input = fc.record({
+    event: fc.constantFrom('tool.called' as const, 'auth.failed' as const),
+    requestId: opt,
+    sessionId: opt,
+    issuer: opt,
+    user: opt,
+    tenant: opt,
+    roles: fc.option(fc.array(text, { maxLength: 70 }), { nil: undefined }),
+    ip: opt,
+    transport: opt,
+    method: opt,
+    tool: opt,
+    arguments: fc.option(fc.jsonValue(), { nil: undefined }),
+    outcome: fc.option(fc.constantFrom('ok' as const, 'error' as const, 'denied' as const), { nil: undefined }),
+    reason: opt,
+    latencyMs: fc.option(fc.oneof(fc.double(), fc.integer()), { nil: undefined }),
+  });
+
+  it('is the canonical JSON of the event, so chainEvent seals exactly as sealEvent would', () => {
+    fc.assert(
+      fc.property(input, text, fc.nat(), fc.integer({ min: 0, max: 2 ** 52 }), (i, instance, lastSeq, ms) => {
+        const head = { lastSeq, lastHash: GENESIS_HASH };
+        const event = chainEvent(describeEvent(i, instance, ms), head);
+        const { hash, ...unsealed } = event;
+        expect(canonicalEventJson(unsealed)).toBe(canonicalJson(unsealed));
+        expect(hash).toBe(hashEvent(event));
+        expect(sealEvent(unsealed)).toEqual(event);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
