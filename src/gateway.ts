@@ -37,7 +37,7 @@ import type { Metrics } from './observability/metrics.js';
 import { createPrometheusMetrics } from './observability/prometheus.js';
 import { createRequestHandler } from './http/pipeline.js';
 import { createLogger } from './observability/log.js';
-import { confirmFlagStrategy } from './policy/confirm.js';
+import { createConfirmation } from './policy/confirm.js';
 import { createDispatcher } from './protocol/dispatch.js';
 import { DEFAULT_LIMITS } from './protocol/jsonrpc.js';
 import { SessionRegistry } from './session/registry.js';
@@ -47,6 +47,9 @@ import { createEgress, loadOrCreateSigner } from './tools/http/index.js';
 import type { Egress, UpstreamSigner } from './tools/http/index.js';
 import type { ToolHandler } from './tools/types.js';
 import { VERSION } from './version.js';
+
+/** How long a user has to answer a confirmation, and how long a 2026 `requestState` lives. */
+const CONFIRMATION_TTL_MS = 5 * 60_000;
 
 export interface GatewayOptions {
   logger?: Logger;
@@ -119,7 +122,11 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const limiter = new Limiter(config.limits, rateStore, options.now);
   const dispatch = createDispatcher({
     catalog,
-    confirmation: confirmFlagStrategy,
+    // SEC-AZ-07: ask the user where the client can; requestState is sealed with a key of this process.
+    confirmation: createConfirmation({
+      ttlMs: CONFIRMATION_TTL_MS,
+      ...(options.now && { now: options.now }),
+    }),
     limiter,
     audit,
     auditFailMode: config.audit.failMode,

@@ -4,6 +4,7 @@
  * Policy decisions happen here on every call with the current request's principal (SEC-AZ-02).
  */
 import type { Principal } from '../auth/principal.js';
+import type { ClientAnswer } from '../policy/confirm.js';
 import type { Session } from '../session/registry.js';
 import type { LogLevel } from '../tools/types.js';
 import { LOG_LEVELS, META, MODERN_VERSIONS, RpcCode, SESSION_VERSIONS, SSE_VERSION } from './constants.js';
@@ -33,6 +34,8 @@ export interface DispatchContext {
   readonly header?: (name: string) => string[] | undefined;
   /** Sends a notification related to this request (on its SSE stream). */
   notify(method: string, params: Record<string, unknown>): void;
+  /** Sessions only: sends a request to the client on this call's stream and waits for its answer. */
+  readonly askClient?: (method: string, params: Record<string, unknown>, timeoutMs: number) => Promise<ClientAnswer>;
 }
 
 export interface DispatcherDeps extends ToolCallDeps {

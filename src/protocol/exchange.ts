@@ -9,6 +9,7 @@ import { JSON_TYPE, baseHeaders, sendRpcError, sseEvent, startSse } from '../htt
 import type { JsonRpcId } from './jsonrpc.js';
 import { serializeNotification, serializeResult } from './messages.js';
 import type { Outcome } from './messages.js';
+import { serializeRequest } from './serverRequests.js';
 
 export class PostExchange {
   #streaming = false;
@@ -33,18 +34,28 @@ export class PostExchange {
   }
 
   notify(method: string, params: Record<string, unknown>): void {
+    this.#write(serializeNotification(method, params));
+  }
+
+  /** A server→client request related to this call (2025: on the call's own stream); false if it cannot go out. */
+  request(id: string, method: string, params: Record<string, unknown>): boolean {
+    return this.#write(serializeRequest(id, method, params));
+  }
+
+  #write(message: string): boolean {
     const res = this.#res;
-    if (!this.#acceptsSse || res.writableEnded || res.destroyed) return;
+    if (!this.#acceptsSse || res.writableEnded || res.destroyed) return false;
     if (res.writableLength > this.#bufferLimitBytes) {
       // The reader has fallen too far behind: drop the stream (which cancels the call).
       res.destroy();
-      return;
+      return false;
     }
     if (!this.#streaming) {
       startSse(res, this.#requestId, this.#headers);
       this.#streaming = true;
     }
-    res.write(sseEvent(serializeNotification(method, params)));
+    res.write(sseEvent(message));
+    return true;
   }
 
   finish(id: JsonRpcId, outcome: Outcome): void {

@@ -12,6 +12,7 @@ import { ownerMismatch, sessionOpened, sessionRefused } from './events.js';
 import type { JsonRpcMessage } from './jsonrpc.js';
 import { serializeError, serializeNotification, serializeResult } from './messages.js';
 import { signalCancellation } from './cancellation.js';
+import { pendingRequests, serializeRequest, settleResponse } from './serverRequests.js';
 import { isWellFormedSessionId } from '../session/registry.js';
 import { attachStream, writeToStream } from './streamable.js';
 
@@ -59,6 +60,11 @@ export async function handleSseMessage(a: AuthedRequest, msg: JsonRpcMessage, de
     return;
   }
   if (msg.kind === 'response') {
+    // The answer to a question asked on this session's stream, from its owner (as on 2025).
+    if (settleResponse(session, msg)) {
+      sendEmpty(a.res, 202, a.requestId);
+      return;
+    }
     sendRpcError(a.res, 400, null, { code: RpcCode.InvalidRequest, message: 'Unexpected response' }, a.requestId);
     return;
   }
@@ -77,6 +83,7 @@ export async function handleSseMessage(a: AuthedRequest, msg: JsonRpcMessage, de
   if (msg.kind === 'notification') return;
 
   session.inflight.add(msg.id);
+  const cancellation = signalCancellation(session.abort.signal);
   try {
     const outcome = await deps.dispatch(msg, {
       era: 'sse',
@@ -87,8 +94,15 @@ export async function handleSseMessage(a: AuthedRequest, msg: JsonRpcMessage, de
       clientCapabilities: session.clientCapabilities,
       logLevel: session.logLevel,
       session,
-      cancellation: signalCancellation(session.abort.signal),
+      cancellation,
       notify: (method, params) => writeToStream(session, serializeNotification(method, params), deps, 'message'),
+      // 2024-11-05 has no per-call stream: questions go out on the session's stream.
+      askClient: (method, params, timeoutMs) =>
+        pendingRequests(session).ask(
+          (id) => writeToStream(session, serializeRequest(id, method, params), deps, 'message'),
+          cancellation,
+          timeoutMs,
+        ),
     });
     const body =
       outcome.kind === 'result'

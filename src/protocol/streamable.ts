@@ -14,6 +14,7 @@ import type { DispatchContext } from './dispatch.js';
 import { eitherCancellation, responseCancellation, signalCancellation } from './cancellation.js';
 import type { Cancellation } from './cancellation.js';
 import { PostExchange } from './exchange.js';
+import { pendingRequests, settleResponse } from './serverRequests.js';
 import type { JsonRpcMessage, JsonRpcRequest } from './jsonrpc.js';
 
 export const SESSION_HEADER = 'mcp-session-id';
@@ -70,6 +71,12 @@ export async function handleStreamablePost(
     return;
   }
   if (msg.kind === 'response') {
+    // The answer to a question this session was asked (a confirmation elicitation), once; the
+    // session lookup above already made sure the sender owns it (Z-27).
+    if (settleResponse(session, msg)) {
+      sendEmpty(a.res, 202, a.requestId);
+      return;
+    }
     // The gateway has sent no server→client request this response could answer (V-13).
     sendRpcError(a.res, 400, null, { code: RpcCode.InvalidRequest, message: 'Unexpected response' }, a.requestId);
     return;
@@ -154,6 +161,8 @@ function context(
     session,
     cancellation,
     notify: (method, params) => exchange.notify(method, params),
+    askClient: (method, params, timeoutMs) =>
+      pendingRequests(session).ask((id) => exchange.request(id, method, params), cancellation, timeoutMs),
   };
 }
 

@@ -11,7 +11,8 @@ import type { AuditConfig } from '../config/types.js';
 import type { Limiter } from '../limits/limiter.js';
 import type { Metrics } from '../observability/metrics.js';
 import { authorizeCall } from '../policy/authorize.js';
-import type { ConfirmationStrategy } from '../policy/confirm.js';
+import { NO_CHANNEL, canElicitForm, modernChannel } from '../policy/confirm.js';
+import type { ConfirmChannel, ConfirmationStrategy, ConfirmedBy } from '../policy/confirm.js';
 import type { CompiledTool, ToolCatalog } from '../tools/catalog.js';
 import { executeTool } from '../tools/execute.js';
 import { LOG_LEVELS, RpcCode } from './constants.js';
@@ -68,11 +69,23 @@ export function createToolCall(deps: ToolCallDeps): (msg: JsonRpcRequest, ctx: D
   });
 
   /** May the call run? When the trail is unhealthy, a durable probe event decides (and lets it recover). */
-  async function auditReady(ctx: DispatchContext, tool: CompiledTool, args: unknown): Promise<boolean> {
+  async function auditReady(
+    ctx: DispatchContext,
+    tool: CompiledTool,
+    args: unknown,
+    confirmedBy: ConfirmedBy | undefined,
+  ): Promise<boolean> {
     const mustCommitIntent = tool.config.destructive || !audit.healthy();
     if (!mustCommitIntent) return true;
     try {
-      await audit.commit(event(ctx, { event: 'tool.intent', tool: tool.config.name, arguments: tool.redact(args) }));
+      await audit.commit(
+        event(ctx, {
+          event: 'tool.intent',
+          tool: tool.config.name,
+          arguments: tool.redact(args),
+          ...(confirmedBy !== undefined && { reason: confirmedReason(confirmedBy) }),
+        }),
+      );
       return true;
     } catch {
       return deps.auditFailMode === 'openForReadOnly' && tool.config.readOnly;
@@ -153,12 +166,17 @@ export function createToolCall(deps: ToolCallDeps): (msg: JsonRpcRequest, ctx: D
     const progressToken = readProgressToken(msg.params ?? {});
     const threshold = ctx.logLevel === undefined ? -1 : LOG_LEVELS.indexOf(ctx.logLevel);
     const name = tool.config.name;
+    let confirmedBy: ConfirmedBy | undefined;
     const outcome = await executeTool(tool, args, {
       principal: ctx.principal,
       requestId: ctx.requestId,
       cancellation: ctx.cancellation,
       confirmation: deps.confirmation,
-      beforeRun: () => auditReady(ctx, tool, args),
+      ...(tool.config.destructive && { confirmChannel: confirmChannel(msg, ctx) }),
+      beforeRun: (by) => {
+        confirmedBy = by;
+        return auditReady(ctx, tool, args, by);
+      },
       log(level, data) {
         if (threshold >= 0 && LOG_LEVELS.indexOf(level) >= threshold) {
           ctx.notify('notifications/message', { level, logger: name, data });
@@ -181,12 +199,14 @@ export function createToolCall(deps: ToolCallDeps): (msg: JsonRpcRequest, ctx: D
     }
     const latencyMs = performance.now() - started;
     metrics.toolCall(name, outcome.outcome, latencyMs / 1000);
+    // Who confirmed a destructive call that ran goes with its outcome (`handler_threw;confirmed_by_user`).
+    const reason = [outcome.reason, confirmedBy && confirmedReason(confirmedBy)].filter(Boolean).join(';');
     const called = event(ctx, {
       event: 'tool.called',
       tool: name,
       arguments: tool.redact(args),
       outcome: outcome.outcome,
-      ...(outcome.reason !== undefined && { reason: outcome.reason }),
+      ...(reason !== '' && { reason }),
       latencyMs: Math.round(latencyMs * 1000) / 1000,
     });
     try {
@@ -196,12 +216,30 @@ export function createToolCall(deps: ToolCallDeps): (msg: JsonRpcRequest, ctx: D
       deps.onError(ctx, err);
       if (!(deps.auditFailMode === 'openForReadOnly' && tool.config.readOnly)) return auditUnavailable(ctx, true);
     }
+    if (outcome.inputRequired) {
+      // 2026-07-28 MRTR: the user is asked through the client; the retry carries the answer.
+      return { kind: 'result', result: { resultType: 'input_required', ...outcome.inputRequired } };
+    }
     return {
       kind: 'result',
       result: ctx.era === 'modern' ? { resultType: 'complete', ...outcome.result } : { ...outcome.result },
     };
   }
 }
+
+/**
+ * How a destructive call can reach its user: 2026-07-28 through `InputRequiredResult` and the
+ * retry's `requestState`; a session through `elicitation/create` on the call's stream, when the
+ * client declared form elicitation at `initialize`; otherwise not at all (`confirm: true`).
+ */
+function confirmChannel(msg: JsonRpcRequest, ctx: DispatchContext): ConfirmChannel {
+  if (ctx.era === 'modern') return modernChannel(msg.params ?? {}, ctx.clientCapabilities);
+  const ask = ctx.askClient;
+  if (!ask || !canElicitForm(ctx.clientCapabilities)) return NO_CHANNEL;
+  return { kind: 'elicit', withMode: ctx.protocolVersion >= '2025-11-25', ask };
+}
+
+const confirmedReason = (by: ConfirmedBy): string => `confirmed_by_${by}`;
 
 function rateLimitedAnswer(retryAfterSec: number): Outcome {
   return {

@@ -5,7 +5,8 @@
  */
 import type { Principal } from '../auth/principal.js';
 import { bindTenant } from '../policy/tenant.js';
-import type { ConfirmationStrategy } from '../policy/confirm.js';
+import { confirmationMessage } from '../policy/confirm.js';
+import type { ConfirmChannel, ConfirmationStrategy, ConfirmedBy, InputRequired } from '../policy/confirm.js';
 import type { CompiledTool } from './catalog.js';
 import type { Cancellation } from '../protocol/cancellation.js';
 import { FAILURE_REASON } from './types.js';
@@ -16,6 +17,8 @@ export type CallOutcome = {
   outcome: 'ok' | 'error' | 'denied';
   /** Internal reason for the audit/log; never sent to the client. */
   reason?: string;
+  /** 2026-07-28: the user must be asked first; the answer is this `InputRequiredResult` (the tool did not run). */
+  inputRequired?: InputRequired;
 };
 
 export interface CallContext {
@@ -23,8 +26,13 @@ export interface CallContext {
   requestId: string;
   cancellation: Cancellation;
   confirmation: ConfirmationStrategy;
-  /** Last gate before the handler runs (the audit intent); false refuses the call. */
-  beforeRun?: () => Promise<boolean>;
+  /** How a destructive call can reach the user (default: it cannot; `confirm: true` is needed). */
+  confirmChannel?: ConfirmChannel;
+  /**
+   * Last gate before the handler runs (the audit intent); false refuses the call. `confirmedBy`
+   * says who confirmed a destructive call (SEC-AZ-07): the model (`confirm: true`) or the user.
+   */
+  beforeRun?: (confirmedBy?: ConfirmedBy) => Promise<boolean>;
   log: (level: LogLevel, data: unknown) => void;
   progress: (progress: number, total?: number, message?: string) => void;
   onError: (err: unknown) => void;
@@ -54,20 +62,33 @@ export async function executeTool(
       reason: 'invalid_arguments',
     };
   }
+  let confirmedBy: ConfirmedBy | undefined;
   if (tool.config.destructive) {
-    const c = ctx.confirmation.confirm(tool.config.name, bound.args);
+    const c = await ctx.confirmation.confirm(tool.config.name, bound.args, {
+      principal: ctx.principal,
+      shownArgs: tool.redact(bound.args),
+      channel: ctx.confirmChannel ?? { kind: 'none' },
+    });
     if (!c.ok) {
+      if (c.reason === 'input_required') {
+        const text = `'${tool.config.name}' waits for the user's confirmation ${ref}`;
+        return {
+          result: errorResult(text),
+          outcome: 'denied',
+          reason: 'confirmation_requested',
+          inputRequired: c.inputRequired,
+        };
+      }
       return {
-        result: errorResult(
-          `'${tool.config.name}' is destructive and needs explicit confirmation: ask the user, then call again with "confirm": true ${ref}`,
-        ),
+        result: errorResult(`${confirmationMessage(c.reason, tool.config.name)} ${ref}`),
         outcome: 'denied',
         reason: c.reason,
       };
     }
+    confirmedBy = c.assertedBy;
   }
 
-  if (ctx.beforeRun && !(await ctx.beforeRun())) {
+  if (ctx.beforeRun && !(await ctx.beforeRun(confirmedBy))) {
     return { result: errorResult(`The call was not run ${ref}`), outcome: 'denied', reason: 'audit_unavailable' };
   }
 
