@@ -1,21 +1,21 @@
 /**
  * The fuzz target: a real gateway on loopback (the demo config, the conformance fixtures and two
  * counting tools from `counter-tool.js`, rate limits opened wide so inputs reach the deep stages),
- * driven over keep-alive HTTP. `run(input)` turns a symbolic `FuzzInput` into a request, sends it
- * and returns every broken per-answer invariant; `drain()` and `finish()` check the global ones:
+ * driven over keep-alive HTTP (undici) or, for framing mutations, a raw socket. `run(input)` turns
+ * a symbolic `FuzzInput` into a request, sends it and returns every broken per-answer invariant
+ * (checks.ts); `drain()` and `finish()` check the global ones:
  *
- * - no 5xx except RC-20 (500, `-32603`, "Internal error (ref <X-Request-Id>)", no `data`);
- * - no stack trace, file path or module path in an answer, unless the request itself carried it;
- * - no 2xx on an MCP route without a valid principal;
- * - every execution of a counting tool came from a request with a valid token of that principal,
- *   with the tenant argument bound to the principal's tenant, and has its `tool.called` audit event
- *   (and `tool.intent` first, for the destructive one); every `ok` event has its execution;
- * - the session registry stays bounded and is empty once the fuzzer's sessions are gone;
- * - `/healthz` answers 200 at the end, and `Object.prototype` is untouched.
+ * - every execution of a counting tool is accounted for by the oracle (oracle.ts);
+ * - the session registry stays bounded, no session keeps a request id in flight once every answer
+ *   is in, and the registry is empty once the fuzzer's own sessions are gone;
+ * - `/healthz` and `/readyz` answer 200 at the end, the audit hash chain verifies, and
+ *   `Object.prototype` is untouched.
  */
 import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import type { ClientRequest, IncomingMessage } from 'node:http';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { Pool } from 'undici';
@@ -112,8 +112,6 @@ interface PoolSession {
 }
 
 export async function startFuzzTarget(opts: FuzzTargetOptions = {}): Promise<FuzzTarget> {
-  const { mkdtempSync, readFileSync, writeFileSync, rmSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
   const confDir = mkdtempSync(path.join(tmpdir(), 'portcullis-fuzz-'));
   const demo = readFileSync(DEMO_CONFIG, 'utf8');
   if (!demo.includes('\ntools:\n')) throw new Error('the demo config has no top-level tools list');
