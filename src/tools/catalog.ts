@@ -90,7 +90,7 @@ export async function buildCatalog(
     const at = `/tools/${i} (${t.name})`;
     const problemsBefore = problems.length;
     const handler = entry.handler ?? (await resolveHandler(t, builtins, at, problems, config, egress));
-    const input = closeObjects(t.input) as Record<string, unknown>;
+    const input = optionalConfirm(t, closeObjects(t.input) as Record<string, unknown>);
     if (input.type !== 'object') problems.push(`${at}/input: a tool's input schema must have type "object"`);
     if (t.tenantArg !== undefined && !hasProperty(input, t.tenantArg)) {
       problems.push(`${at}/tenantArg: '${t.tenantArg}' is not a property of the input schema`);
@@ -167,6 +167,16 @@ async function resolveHandler(
     }
   }
   return undefined;
+}
+
+/**
+ * `confirm` is the gateway's own argument, never required by the schema: a client that can ask
+ * its user is asked instead (SEC-AZ-07) and need not send it; for one that cannot, the
+ * confirmation strategy still insists on `confirm: true` and says so when it is missing.
+ */
+function optionalConfirm(t: ToolConfig, input: Record<string, unknown>): Record<string, unknown> {
+  if (!t.destructive || !Array.isArray(input.required) || !input.required.includes('confirm')) return input;
+  return { ...input, required: (input.required as unknown[]).filter((r) => r !== 'confirm') };
 }
 
 function hasProperty(schema: Record<string, unknown>, name: string): boolean {

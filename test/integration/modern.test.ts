@@ -154,10 +154,10 @@ describe('destructive admin tool deprovision_tenant', () => {
     expect(firstText(r)).toMatch(/tenantId' must be your own tenant/);
   });
 
-  it('carol cannot deprovision acme without the confirm argument: isError naming confirm', async () => {
+  it('carol cannot deprovision acme without the confirm argument: isError asking for "confirm": true', async () => {
     const r = await call(carol, 'deprovision_tenant', { tenantId: 'acme' });
     expect(r.isError).toBe(true);
-    expect(firstText(r)).toMatch(/'confirm'/);
+    expect(firstText(r)).toMatch(/needs explicit confirmation: ask the user, then call again with "confirm": true/);
   });
 
   it('carol cannot deprovision acme with confirm: false: isError asking for confirmation', async () => {
