@@ -1,4 +1,4 @@
-/* global console, process */
+/* global console, fetch, process */
 // `npm run bench`: every server in its own child process on loopback, loaded in alternation
 // (A B C … A B C …) by autocannon from this process; then the scale measurements; then the
 // table, bench/results/latest.md and bench/results/latest.svg. See bench/README.md.
@@ -104,6 +104,7 @@ try {
     ttfb = await sseTtfb(ttfbTarget.port, ttfbTarget.token);
     say(`  SSE time to first byte: median ${ttfb.medianMs.toFixed(2)} ms`);
   }
+  for (const s of servers.filter((x) => x.kind === 'portcullis')) s.audit = await auditStats(s);
   await stopAll();
   const scale = opt['no-scale'] ? null : await runScale();
   facts.loadavgEnd = os
@@ -121,6 +122,22 @@ try {
   say(`bench: ${err.message}`);
   await stopAll();
   process.exitCode = 1;
+}
+
+/** The gateway's audit batches so far, from its /metrics (null if unavailable). */
+async function auditStats(s) {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text();
+    const metric = (name) => Number(text.match(new RegExp(`^${name} (\\S+)$`, 'm'))?.[1]);
+    const audit = {
+      batches: metric('portcullis_audit_write_duration_seconds_count'),
+      events: metric('portcullis_audit_events_written_total'),
+      seconds: metric('portcullis_audit_write_duration_seconds_sum'),
+    };
+    return Object.values(audit).every(Number.isFinite) ? audit : null;
+  } catch {
+    return null;
+  }
 }
 
 async function childrenCpu() {

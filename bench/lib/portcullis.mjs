@@ -20,6 +20,13 @@ export const LIST_TOOLS = 1000;
 /** The Portcullis scenarios of the throughput runs. */
 export const SCENARIOS = {
   'pc-2026-hs256': { label: 'Portcullis 2026 stateless, HS256', era: 'modern', method: 'tools/call' },
+  // The same with `audit.sqlite.synchronous: normal`: COMMITs survive kill -9, not power loss.
+  'pc-2026-normal': {
+    label: 'Portcullis 2026 stateless, HS256, audit synchronous=normal',
+    era: 'modern',
+    method: 'tools/call',
+    synchronous: 'normal',
+  },
   'pc-2025-session': { label: 'Portcullis 2025 session, HS256', era: 'session', method: 'tools/call' },
   'pc-2026-es256': { label: 'Portcullis 2026 stateless, ES256 JWKS', era: 'modern', method: 'tools/call', es256: true },
   'pc-tools-list': {
@@ -45,7 +52,13 @@ export async function prepareGateway(scenario, port, extra = {}) {
   const cfg = parse(readFileSync(BASE_CONFIG, 'utf8'));
   cfg.dataDir = dataDir;
   cfg.server = { ...cfg.server, host: '127.0.0.1', port };
-  cfg.audit = { ...cfg.audit, sqlite: { path: path.join(dataDir, 'bench-audit.sqlite') } };
+  cfg.audit = {
+    ...cfg.audit,
+    sqlite: {
+      path: path.join(dataDir, 'bench-audit.sqlite'),
+      ...(scenario.synchronous && { synchronous: scenario.synchronous }),
+    },
+  };
   cfg.demo = { ...cfg.demo, database: path.join(dataDir, 'demo.sqlite') };
   // Caps raised for the scale measurements (thousands of sessions from one principal).
   // examples/bench/portcullis.yaml leaves notificationsPerPrincipal at its default (600/min),

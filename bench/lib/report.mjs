@@ -85,6 +85,18 @@ function scaleLines(s, ttfb) {
   return out.join('\n');
 }
 
+/** Group commit as the gateways saw it over the whole bench (from their /metrics). */
+function auditLine(rows) {
+  const with_ = rows.filter((r) => r.audit?.batches > 0);
+  if (with_.length === 0) return '';
+  const each = with_.map(
+    (r) =>
+      `${r.name} ${(r.audit.events / r.audit.batches).toFixed(1)} events/batch, ` +
+      `${((r.audit.seconds / r.audit.batches) * 1000).toFixed(2)} ms per batch write`,
+  );
+  return `\nAudit batches (group commit, whole bench): ${each.join('; ')}.`;
+}
+
 export function writeReport(summary, dir) {
   const { rows, targets, facts, opt } = summary;
   const t = throughputTable(rows);
@@ -133,6 +145,10 @@ each run's percentiles (the higher middle value for an even number of runs); aut
 "server CPU µs/call" is the server process's user+system CPU time during the measured run divided by the calls it
 answered: less sensitive than calls/s to the load generator sharing the two cores. "response B" is the mean response
 size, headers included.
+
+Every Portcullis \`tools/call\` is answered only after its audit event is committed to SQLite. Every row uses the
+default \`audit.sqlite.synchronous: full\` (the WAL is fsynced at each batch's COMMIT: the event survives power loss),
+except the one labelled \`synchronous=normal\` (fsync at checkpoints only: survives \`kill -9\`, not power loss).${auditLine(summary.rows)}
 
 ![calls/s per server and scenario](latest.svg)
 

@@ -37,6 +37,7 @@ export function summarize({ servers, results, scale, ttfb, facts, opt }) {
       errors: all.reduce((n, r) => n + r.errors + r.timeouts, 0),
       non2xx: all.reduce((n, r) => n + r.non2xx, 0),
       runs: all,
+      audit: s.audit ?? null,
     };
   });
   const by = Object.fromEntries(rows.map((r) => [r.name, r]));

@@ -41,7 +41,7 @@ export interface AuditTrailStats {
   readonly batches: number;
   /** Batches in which at least one sink failed. */
   readonly failedBatches: number;
-  /** The chain head: the last event recorded (not necessarily written yet). */
+  /** The chain head: the last event sealed (events still queued are sealed when their batch is written). */
   readonly head: ChainHead;
 }
 
@@ -92,7 +92,7 @@ function canReplay(sink: AuditSink): boolean {
 async function openSinks(config: AuditConfig, stdout?: LineStream): Promise<AuditSink[]> {
   const sinks: AuditSink[] = [];
   try {
-    if (config.sqlite) sinks.push(await WorkerSqliteSink.open(config.sqlite.path));
+    if (config.sqlite) sinks.push(await WorkerSqliteSink.open(config.sqlite.path, config.sqlite.synchronous));
     if (config.jsonl) sinks.push(await JsonlAuditSink.open(config.jsonl.path, stdout));
   } catch (err) {
     await Promise.allSettled(sinks.map((s) => s.close()));

@@ -287,6 +287,9 @@ async function authenticate(
   deps: PipelineDeps,
 ): Promise<Principal | undefined> {
   const bearer = extractBearer(req, query, deps.maxTokenBytes);
+  // The usual case first, before the refusal helpers below are built.
+  const result = bearer.kind === 'token' ? await deps.verifier.verify(bearer.token) : undefined;
+  if (result?.ok) return result.principal;
   const opts = { resourceMetadataUrl: deps.resourceMetadataUrl, scopes: deps.baselineScopes };
   const refuse = (status: number, kind: 'missing' | 'invalid_token' | 'invalid_request', reason: string): undefined => {
     deps.log.info({ requestId, event: 'auth.failed', reason }, 'authentication failed');
@@ -304,8 +307,7 @@ async function authenticate(
     case 'too_long':
       return refuse(401, 'invalid_token', 'token_too_long');
     case 'token': {
-      const result = await deps.verifier.verify(bearer.token);
-      if (result.ok) return result.principal;
+      if (!result || result.ok) return refuse(401, 'invalid_token', 'unverified'); // unreachable: see above
       if (result.kind === 'unavailable') {
         // RC-5: cannot decide → fail closed, never allow.
         deps.log.warn({ requestId, event: 'auth.unavailable', reason: result.reason }, 'verification keys unavailable');

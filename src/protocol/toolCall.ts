@@ -36,6 +36,7 @@ export interface ToolCallDeps {
 }
 
 const UNKNOWN_TOOL = 'Unknown tool';
+const NONE: readonly string[] = [];
 
 export function createToolCall(deps: ToolCallDeps): (msg: JsonRpcRequest, ctx: DispatchContext) => Promise<Outcome> {
   const { catalog, audit, metrics } = deps;
@@ -124,7 +125,8 @@ export function createToolCall(deps: ToolCallDeps): (msg: JsonRpcRequest, ctx: D
         rpcError(RpcCode.HeaderMismatch, 'Header mismatch: Mcp-Param', undefined, 400),
       );
     }
-    const missing = (tool.config.clientCapabilities ?? []).filter((c) => ctx.clientCapabilities[c] === undefined);
+    const needed = tool.config.clientCapabilities;
+    const missing = needed?.length ? needed.filter((c) => ctx.clientCapabilities[c] === undefined) : NONE;
     if (missing.length > 0) {
       const required = Object.fromEntries(missing.map((c) => [c, {}]));
       return deny(

@@ -130,18 +130,37 @@ class CallAborted extends Error {
  * AbortSignal is created only if it reads `ctx.signal`; either way the timer and the
  * cancellation listener are undone when the call settles.
  */
+/**
+ * What a handler sees. A class, so `signal` is a getter on the prototype: an object literal with a
+ * getter per call makes V8 promote each request's objects (see protocol/cancellation.ts).
+ */
+class HandlerContext implements ToolContext {
+  readonly principal: Principal;
+  readonly requestId: string;
+  readonly log: ToolContext['log'];
+  readonly progress: ToolContext['progress'];
+  #controller: AbortController | undefined;
+
+  constructor(ctx: CallContext) {
+    this.principal = ctx.principal;
+    this.requestId = ctx.requestId;
+    this.log = ctx.log;
+    this.progress = ctx.progress;
+  }
+
+  /** Created only if the handler reads it. */
+  get signal(): AbortSignal {
+    this.#controller ??= new AbortController();
+    return this.#controller.signal;
+  }
+
+  abort(reason: Error): void {
+    this.#controller?.abort(reason);
+  }
+}
+
 function runHandler(tool: CompiledTool, args: Record<string, unknown>, ctx: CallContext): Promise<ToolResult> {
-  let controller: AbortController | undefined;
-  const handlerCtx: ToolContext = {
-    principal: ctx.principal,
-    requestId: ctx.requestId,
-    log: ctx.log,
-    progress: ctx.progress,
-    get signal() {
-      controller ??= new AbortController();
-      return controller.signal;
-    },
-  };
+  const handlerCtx = new HandlerContext(ctx);
   return new Promise<ToolResult>((resolve, reject) => {
     let settled = false;
     const settle = (): boolean => {
@@ -153,7 +172,7 @@ function runHandler(tool: CompiledTool, args: Record<string, unknown>, ctx: Call
     };
     const abort = (reason: 'timeout' | 'cancelled'): void => {
       if (!settle()) return;
-      controller?.abort(new Error(reason === 'timeout' ? 'tool timed out' : 'call cancelled'));
+      handlerCtx.abort(new Error(reason === 'timeout' ? 'tool timed out' : 'call cancelled'));
       reject(new CallAborted(reason));
     };
     const timer = setTimeout(() => abort('timeout'), tool.config.timeoutMs);

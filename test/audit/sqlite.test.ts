@@ -8,6 +8,8 @@ import { chainEvent, describeEvent } from '../../src/audit/event.js';
 import { AuditReader } from '../../src/audit/reader.js';
 import { AuditConflictError, SqliteAuditSink } from '../../src/audit/sqlite.js';
 import type { AuditEvent } from '../../src/audit/types.js';
+import { loadConfigText } from '../../src/config/load.js';
+import { PortcullisError } from '../../src/errors.js';
 import { callInput, tempDir } from './helpers.js';
 
 let dir: string;
@@ -54,6 +56,21 @@ describe('SqliteAuditSink', () => {
     expect(await sink.writable()).toBe(true);
     await sink.close();
     expect(await sink.writable()).toBe(false);
+  });
+
+  it('fsyncs every COMMIT by default (synchronous FULL); NORMAL only when asked for', async () => {
+    const level = (sink: SqliteAuditSink): unknown =>
+      (sink as unknown as { db: Database.Database }).db.pragma('synchronous', { simple: true });
+    const full = SqliteAuditSink.open(path.join(dir, 'full.sqlite'));
+    const normal = SqliteAuditSink.open(path.join(dir, 'normal.sqlite'), 'normal');
+    expect([level(full), level(normal)]).toEqual([2, 1]);
+    await full.close();
+    await normal.close();
+    const base = `auth: { issuers: [{ issuer: urn:t, algorithms: [HS256], secret: '${'x'.repeat(40)}' }] }\n`;
+    const load = (audit: string) => loadConfigText(`${base}${audit}`, { env: {}, baseDir: dir });
+    expect(load('').audit.sqlite?.synchronous).toBe('full');
+    expect(load('audit: { sqlite: { synchronous: normal } }').audit.sqlite?.synchronous).toBe('normal');
+    expect(() => load('audit: { sqlite: { synchronous: off } }')).toThrow(PortcullisError);
   });
 
   it('stores every field and reads the events back exactly (the chain verifies)', async () => {
