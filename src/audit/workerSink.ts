@@ -24,6 +24,8 @@ export class WorkerSqliteSink implements SealingSink {
   readonly #pending = new Map<number, Pending>();
   #next = 1;
   #closed = false;
+  /** Why the writer thread is gone, once it is: later calls fail at once instead of never settling. */
+  #gone: Error | undefined;
 
   private constructor(reader: SqliteAuditSink, worker: Worker) {
     this.#reader = reader;
@@ -35,8 +37,8 @@ export class WorkerSqliteSink implements SealingSink {
       if (m.ok) p.resolve(m.value);
       else p.reject(new Error(m.error));
     });
-    worker.on('error', (err) => this.#failAll(err));
-    worker.on('exit', () => this.#failAll(new Error('audit writer thread exited')));
+    worker.on('error', (err) => this.#failAll((this.#gone ??= err)));
+    worker.on('exit', () => this.#failAll((this.#gone ??= new Error('audit writer thread exited'))));
   }
 
   /** Opens the database (creating it and its schema here first), then starts the writer thread. */
@@ -122,6 +124,7 @@ export class WorkerSqliteSink implements SealingSink {
 
   #call(request: Request): Promise<unknown> {
     if (this.#closed) return Promise.reject(new Error('audit sink is closed'));
+    if (this.#gone) return Promise.reject(this.#gone);
     const id = this.#next++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
