@@ -3,7 +3,7 @@
 // one Portcullis scenario under the bench's load, with `node --cpu-prof`; prints calls/s, server
 // CPU per call and, per thread (the gateway and its audit writer), where the CPU went: self time
 // by function and by source file. The .cpuprofile files are kept (path printed) for DevTools.
-import { readFileSync, readdirSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -68,6 +68,8 @@ const batches = metric('portcullis_audit_write_duration_seconds_count');
 const events = metric('portcullis_audit_events_written_total');
 const writeS = metric('portcullis_audit_write_duration_seconds_sum');
 await stopServer(s.child, 10_000);
+rmSync(g.dir, { recursive: true, force: true });
+if (opt['no-prof']) rmSync(profDir, { recursive: true, force: true });
 console.log(
   `${s.name}: ${Math.round(r.callsPerSec)} calls/s, p50 ${r.p50} ms, p99 ${r.p99} ms, ` +
     `${(((c1 - c0) * 1000) / r.ok).toFixed(0)} µs CPU/call (main thread ${(((m1 - m0) * 1000) / r.ok).toFixed(0)}), ` +
