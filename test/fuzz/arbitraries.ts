@@ -135,6 +135,20 @@ export interface FuzzInput {
   framing?: Framing;
   /** Present: the client hangs up this many ms after sending (cancellation paths). */
   abortMs?: number;
+  /** Present: a 2026 confirmation retry (`requestState` + `inputResponses`) added to a `tools/call`. */
+  retry?: Retry;
+}
+
+/**
+ * Which `requestState` a retry echoes: one the gateway gave this principal (`captured`, replayable),
+ * another principal's, one with a character changed, or a made-up one; `sameArgs` repeats the
+ * original call's tool and arguments (else the input's own are kept).
+ */
+export interface Retry {
+  state: 'captured' | 'other_principal' | 'flipped' | 'made_up';
+  pick: number;
+  sameArgs: boolean;
+  answer: unknown;
 }
 
 /** An object whose keys are own, enumerable data properties even when named `__proto__`. */
@@ -686,6 +700,71 @@ const CLEAN_HEADERS: HeaderSpec = {
 };
 
 /** Everything on the wire right, so the message itself reaches dispatch, policy and the tools. */
+const elicitAnswer = fc.oneof(
+  { weight: 6, arbitrary: fc.constant<unknown>({ action: 'accept', content: { confirm: true } }) },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom<unknown>(
+      { action: 'accept', content: { confirm: false } },
+      { action: 'accept', content: { confirm: 'true' } },
+      { action: 'accept' },
+      { action: 'decline' },
+      { action: 'cancel' },
+      { action: 'ACCEPT', content: { confirm: true } },
+      { confirm: true },
+      'accept',
+      null,
+    ),
+  },
+  { weight: 1, arbitrary: hostileValue },
+);
+
+const retry: fc.Arbitrary<Retry> = fc.record({
+  state: fc.oneof(
+    { weight: 6, arbitrary: fc.constant<Retry['state']>('captured') },
+    { weight: 1, arbitrary: fc.constantFrom<Retry['state']>('other_principal', 'flipped', 'made_up') },
+  ),
+  pick: fc.nat(64),
+  sameArgs: fc.oneof({ weight: 5, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+  answer: elicitAnswer,
+});
+
+/**
+ * The 2026 confirmation round trip (SEC-AZ-07, Z-26): an admin calls the destructive counting tool
+ * declaring form elicitation, gets `input_required` with a sealed `requestState`, and retries with
+ * it (or a forged, replayed or foreign one) and an answer.
+ */
+const confirmationInput: fc.Arbitrary<FuzzInput> = fc
+  .record({
+    auth: fc.constantFrom<AuthKind>('carol', 'dave', 'alice_as_admin', 'alice', 'bob'),
+    id: fc.integer({ min: 0, max: 1_000_000 }),
+    args: fc.oneof(
+      validCounterArgs.map(({ confirm: _c, ...rest }) => rest),
+      validCounterArgs,
+    ),
+    retry: fc.option(retry, { freq: 2 }),
+  })
+  .map(({ auth, id, args, retry }): FuzzInput => ({
+    route: { kind: 'modern' },
+    auth,
+    session: 'own',
+    sessionSeed: '',
+    message: {
+      jsonrpc: '2.0',
+      id,
+      method: 'tools/call',
+      params: {
+        name: 'fuzz_counter_admin',
+        arguments: args,
+        _meta: { [PV_KEY]: '2026-07-28', [CAPS_KEY]: { elicitation: { form: {} } } },
+      },
+    },
+    headers: CLEAN_HEADERS,
+    raw: { kind: 'none' },
+    chunked: false,
+    ...(retry !== null && { retry }),
+  }));
+
 const cleanInput: fc.Arbitrary<FuzzInput> = fc
   .constantFrom<Route>({ kind: 'modern' }, { kind: 'modern' }, { kind: 'streamable' }, { kind: 'sse_message' })
   .chain((r) =>
@@ -723,7 +802,8 @@ const mutatedInput: fc.Arbitrary<FuzzInput> = route.chain((r) =>
 
 /** One fuzz input: a route, credentials, a session choice, a message and its mutations. */
 export const fuzzInput: fc.Arbitrary<FuzzInput> = fc.oneof(
-  { weight: 8, arbitrary: cleanInput },
+  { weight: 7, arbitrary: cleanInput },
+  { weight: 1, arbitrary: confirmationInput },
   { weight: 12, arbitrary: mutatedInput },
   {
     weight: 1,

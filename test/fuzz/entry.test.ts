@@ -43,6 +43,7 @@ describe('fuzzing the HTTP + JSON-RPC entry', () => {
     expect(await target.finish()).toEqual([]);
     // The oracle was exercised: the counting tools ran, and answers of many kinds came back.
     expect(target.executed()).toBeGreaterThan(0);
+    expect(target.confirmations().asked).toBeGreaterThan(0);
     for (const status of ['200', '202', '400', '401', '404'])
       expect(target.statuses.get(status) ?? 0).toBeGreaterThan(0);
   }, 180_000);

@@ -96,6 +96,10 @@ console.log(`inputs/s:         ${Math.round(sent / seconds)}`);
 console.log(
   `tool executions:  ${target.executed()} (counting tools, each matched to a valid principal and its audit event)`,
 );
+const { asked, confirmed } = target.confirmations();
+console.log(
+  `confirmations:    ${asked} input_required answers, ${confirmed} destructive runs confirmed by a user's answer`,
+);
 console.log('status distribution:');
 for (const [status, n] of [...target.statuses].sort((a, b) => b[1] - a[1])) {
   console.log(`  ${status.padEnd(16)} ${String(n).padStart(9)}  ${((100 * n) / sent).toFixed(2)}%`);

@@ -30,11 +30,21 @@ export function executions(): Execution[] {
   return g[EXECUTIONS] as Execution[];
 }
 
+/** What a confirmation retry carried: a state the gateway gave this principal for this call? */
+export interface Confirmation {
+  state: string;
+  /** Minted by the gateway for this principal, tool and arguments. */
+  legit: boolean;
+  /** The answer is an accept with `confirm: true`. */
+  accepts: boolean;
+}
+
 interface Attribution {
   who: Who | undefined;
   admin: boolean;
   tool: unknown;
   at: number;
+  confirmation?: Confirmation | undefined;
 }
 
 export class ExecutionOracle {
@@ -42,6 +52,8 @@ export class ExecutionOracle {
   readonly #attributed = new Map<string, Attribution>();
   /** Requests whose answer never came (the client hung up): no correlation id to match on. */
   readonly #unanswered: Attribution[] = [];
+  /** `requestState`s that have confirmed a run (each may confirm one). */
+  readonly #spent = new Set<string>();
   #pending: Execution[] = [];
   #seen = 0;
   readonly #unmatchedCalls = new Set<string>();
@@ -53,15 +65,21 @@ export class ExecutionOracle {
 
   constructor(private readonly auditDb: string) {}
 
+  /** Runs of the destructive tool confirmed by a user's answer (a `requestState` round trip). */
+  get userConfirmed(): number {
+    return this.#spent.size;
+  }
+
   /** Notes what a request sent with this correlation id may cause. */
-  attribute(requestId: string, body: Buffer, who: Who | undefined, admin: boolean): void {
+  attribute(requestId: string, body: Buffer, who: Who | undefined, admin: boolean, confirmation?: Confirmation): void {
     if (body.includes('fuzz_counter'))
-      this.#attributed.set(requestId, { who, admin, tool: toolNameOf(body), at: Date.now() });
+      this.#attributed.set(requestId, { who, admin, tool: toolNameOf(body), at: Date.now(), confirmation });
   }
 
   /** Notes a request whose answer the client did not wait for. */
-  attributeUnanswered(body: Buffer, who: Who | undefined, admin: boolean): void {
-    if (body.includes('fuzz_counter')) this.#unanswered.push({ who, admin, tool: toolNameOf(body), at: Date.now() });
+  attributeUnanswered(body: Buffer, who: Who | undefined, admin: boolean, confirmation?: Confirmation): void {
+    if (body.includes('fuzz_counter'))
+      this.#unanswered.push({ who, admin, tool: toolNameOf(body), at: Date.now(), confirmation });
   }
 
   /**
@@ -108,7 +126,13 @@ export class ExecutionOracle {
         if (x.argTenant !== x.tenant) v.push(`${desc} with tenant argument ${JSON.stringify(x.argTenant)}`);
         if (req.tool !== x.tool) v.push(`${desc} for a request naming ${JSON.stringify(req.tool)}`);
         if (x.tool === 'fuzz_counter_admin' && !req.admin) v.push(`${desc}, an admin tool, for a non-admin`);
-        if (x.tool === 'fuzz_counter_admin' && x.confirm !== true) v.push(`${desc}, a destructive tool, unconfirmed`);
+        if (x.tool === 'fuzz_counter_admin' && x.confirm !== true) {
+          // Without the model's flag, only the user's accept of a state minted for this call, once.
+          const c = req.confirmation;
+          if (!c || !c.legit || !c.accepts) v.push(`${desc}, a destructive tool, without a valid confirmation`);
+          else if (this.#spent.has(c.state)) v.push(`${desc}, confirmed by a requestState already used`);
+          else this.#spent.add(c.state);
+        }
         const c = ev.called!;
         if (c.tool !== x.tool || c.user !== x.user || c.tenant !== x.tenant) {
           v.push(`${desc} but its tool.called names ${c.tool} for ${c.user}@${c.tenant}`);

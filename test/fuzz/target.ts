@@ -30,9 +30,10 @@ import type { FuzzInput, Who } from './arbitraries.js';
 import { checkAnswer, checkBody, checkRaw } from './checks.js';
 import { mintCredentials } from './credentials.js';
 import { ExecutionOracle, executions } from './oracle.js';
+import type { Confirmation } from './oracle.js';
 import { sendRaw } from './socket.js';
 import type { Framing } from './socket.js';
-import { failureKind, firstChunk, mirrorHeaders, mutate, serialize } from './wire.js';
+import { failureKind, firstChunk, isRecord, mirrorHeaders, mutate, serialize } from './wire.js';
 import type { Answer } from './wire.js';
 
 const COUNTER_MODULE = path.resolve(import.meta.dirname, 'counter-tool.js');
@@ -100,6 +101,8 @@ export interface FuzzTarget {
   finish(): Promise<string[]>;
   /** Executions of the counting tools seen so far. */
   readonly executed: () => number;
+  /** 2026 confirmation round trips: `input_required` answers, and runs a user's answer confirmed. */
+  readonly confirmations: () => { asked: number; confirmed: number };
   close(): Promise<void>;
 }
 
@@ -149,6 +152,9 @@ export async function startFuzzTarget(opts: FuzzTargetOptions = {}): Promise<Fuz
   const statuses = new Map<string, number>();
   const streamViolations: string[] = [];
   const deadIds: string[] = [];
+  /** `requestState`s the gateway handed out (2026 confirmation), per principal, newest last. */
+  const states = new Map<Who, { state: string; tool: unknown; args: unknown }[]>();
+  let asked = 0;
   const oracle = new ExecutionOracle(path.join(tg.dir, 'audit.sqlite'));
   const pools = { streamable: new Map<Who, Promise<PoolSession>>(), sse: new Map<Who, Promise<PoolSession>>() };
   let sent = 0;
@@ -282,6 +288,7 @@ export async function startFuzzTarget(opts: FuzzTargetOptions = {}): Promise<Fuz
     body: Buffer | undefined;
     who: Who | undefined;
     admin: boolean;
+    confirmation: Confirmation | undefined;
   }> {
     const cred = tokens.resolve(input.auth);
     const owner: Who = cred.who ?? 'alice';
@@ -349,12 +356,35 @@ export async function startFuzzTarget(opts: FuzzTargetOptions = {}): Promise<Fuz
     }
     if (cred.query !== undefined) url += `${url.includes('?') ? '&' : '?'}access_token=${cred.query}`;
 
-    mirrorHeaders(input, r.kind, add);
-    const body = withBody ? mutate(serialize(input.message), input.raw) : undefined;
+    const { message, confirmation } = withRetry(input, owner);
+    mirrorHeaders({ ...input, message }, r.kind, add);
+    const body = withBody ? mutate(serialize(message), input.raw) : undefined;
     const admin =
       cred.who !== undefined &&
       (input.auth === 'alice_as_admin' || PRINCIPALS[cred.who].roles.includes('admin' as never));
-    return { method, url, headers, body, who: cred.who, admin };
+    return { method, url, headers, body, who: cred.who, admin, confirmation };
+  }
+
+  /** Adds a confirmation retry's `requestState` and answer to a `tools/call`, and says what it is worth. */
+  function withRetry(input: FuzzInput, owner: Who): { message: unknown; confirmation: Confirmation | undefined } {
+    const retry = input.retry;
+    const msg = input.message;
+    if (!retry || !isRecord(msg) || !isRecord(msg.params)) return { message: input.message, confirmation: undefined };
+    const other = PRINCIPAL_NAMES[(PRINCIPAL_NAMES.indexOf(owner) + 2) % PRINCIPAL_NAMES.length]!;
+    const list = states.get(retry.state === 'other_principal' ? other : owner) ?? [];
+    const c = list[retry.pick % Math.max(1, list.length)];
+    let state = c?.state ?? `made-up-${retry.pick}`;
+    if (retry.state === 'flipped') state = state.slice(0, -2) + (state.endsWith('A') ? 'B' : 'A') + state.slice(-1);
+    if (retry.state === 'made_up') state = `${state.slice(0, 10)}${retry.pick}`;
+    const params: Record<string, unknown> = {
+      ...msg.params,
+      requestState: state,
+      inputResponses: { confirm: retry.answer },
+    };
+    if (retry.sameArgs && c) Object.assign(params, { name: c.tool, arguments: c.args });
+    const legit =
+      retry.state === 'captured' && c !== undefined && c.tool === params.name && sameArgs(c.args, params.arguments);
+    return { message: { ...msg, params }, confirmation: { state, legit, accepts: accepts(retry.answer) } };
   }
 
   async function run(input: FuzzInput): Promise<string[]> {
@@ -373,8 +403,9 @@ export async function startFuzzTarget(opts: FuzzTargetOptions = {}): Promise<Fuz
       count(String(answer.status));
       const requestId = typeof answer.headers['x-request-id'] === 'string' ? answer.headers['x-request-id'] : '';
       if (req.body !== undefined) {
-        if (requestId !== '') oracle.attribute(requestId, req.body, req.who, req.admin);
-        else oracle.attributeUnanswered(req.body, req.who, req.admin);
+        if (requestId !== '') oracle.attribute(requestId, req.body, req.who, req.admin, req.confirmation);
+        else oracle.attributeUnanswered(req.body, req.who, req.admin, req.confirmation);
+        if (answer.status === 200 && req.who !== undefined) capture(req.who, req.body, answer.body);
       }
       const violations = checkAnswer(req, answer, requestText, { timeoutMs, secrets: [tg.dir, process.cwd()] });
       await cleanUp(req, answer);
@@ -390,8 +421,8 @@ export async function startFuzzTarget(opts: FuzzTargetOptions = {}): Promise<Fuz
     count(first ? `raw ${first.status}` : x.timedOut ? 'raw timeout' : 'raw closed');
     const requestId = first?.headers['x-request-id'];
     if (req.body !== undefined) {
-      if (requestId !== undefined) oracle.attribute(requestId, req.body, req.who, req.admin);
-      else oracle.attributeUnanswered(req.body, req.who, req.admin);
+      if (requestId !== undefined) oracle.attribute(requestId, req.body, req.who, req.admin, req.confirmation);
+      else oracle.attributeUnanswered(req.body, req.who, req.admin, req.confirmation);
     }
     const http1 = f.version === 'HTTP/1.1' || f.version === 'HTTP/1.0';
     const violations = checkRaw(req, x, requestText, { secrets: [tg.dir, process.cwd()], http1 });
@@ -431,6 +462,24 @@ export async function startFuzzTarget(opts: FuzzTargetOptions = {}): Promise<Fuz
     } catch (err) {
       res.body.destroy();
       return { status: failureKind(err), headers: res.headers, body: '' };
+    }
+  }
+
+  /** Keeps the `requestState` of an `input_required` answer, with the call it was minted for. */
+  function capture(who: Who, body: Buffer, answer: string): void {
+    if (!answer.includes('input_required')) return;
+    try {
+      const res: unknown = JSON.parse(answer);
+      const sent: unknown = JSON.parse(body.toString('utf8'));
+      if (!isRecord(res) || !isRecord(res.result) || typeof res.result.requestState !== 'string') return;
+      if (!isRecord(sent) || !isRecord(sent.params)) return;
+      const list = states.get(who) ?? [];
+      list.push({ state: res.result.requestState, tool: sent.params.name, args: sent.params.arguments });
+      asked++;
+      if (list.length > 64) list.shift();
+      states.set(who, list);
+    } catch {
+      // Not JSON: nothing to keep.
     }
   }
 
@@ -513,6 +562,7 @@ export async function startFuzzTarget(opts: FuzzTargetOptions = {}): Promise<Fuz
     statuses,
     sent: () => sent,
     executed: () => executions().length,
+    confirmations: () => ({ asked, confirmed: oracle.userConfirmed }),
     run,
     drain,
     finish,
@@ -525,4 +575,28 @@ export async function startFuzzTarget(opts: FuzzTargetOptions = {}): Promise<Fuz
       rmSync(confDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Same arguments once the gateway has bound the tenant (which it sets to the caller's own). */
+function sameArgs(a: unknown, b: unknown): boolean {
+  const strip = (v: unknown): unknown => {
+    if (!isRecord(v)) return v;
+    const { tenantId: _t, ...rest } = v;
+    return rest;
+  };
+  return canonical(strip(a)) === canonical(strip(b));
+}
+
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (isRecord(v)) {
+    const keys = Object.keys(v).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'undefined';
+}
+
+/** An `ElicitResult` that allows: accept, with `confirm: true`. */
+function accepts(answer: unknown): boolean {
+  return isRecord(answer) && answer.action === 'accept' && isRecord(answer.content) && answer.content.confirm === true;
 }
