@@ -291,8 +291,7 @@ async function createUpstreams(config: GatewayConfig, log: Logger): Promise<Upst
       upstreams: configs,
       ...(signer && { signer }),
       claims: config.auth.claims,
-      onFailure: ({ err, ...info }) =>
-        log.warn({ ...info, ...(err !== undefined && { err }) }, 'upstream call failed'),
+      onFailure: ({ err, ...info }) => log.warn({ ...info, ...(err !== undefined && { err }) }, 'upstream call failed'),
     });
     return {
       configs,
