@@ -5,9 +5,10 @@
  * `check` all go through here, so a token minted before `start` is accepted by it.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, linkSync, lstatSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readFileSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import path from 'node:path';
+import { writeKeyFileOnce } from '../auth/keyFile.js';
 import { ErrorCodes, PortcullisError } from '../errors.js';
 
 /** The demo's state directory, relative to the working directory (matches examples/demo). */
@@ -71,18 +72,9 @@ function ensurePrivateDir(dir: string, warn: (message: string) => void): void {
   }
 }
 
-/** Writes the secret to a temporary file, then links it into place: never a half-written secret. */
+/** A new random secret, written once (0600, never half-written; another process's wins). */
 function createExclusive(file: string): void {
-  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  writeFileSync(tmp, `${randomBytes(SECRET_BYTES).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
-  try {
-    linkSync(tmp, file);
-  } catch (err) {
-    // Another process created it first: use theirs.
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  } finally {
-    unlinkSync(tmp);
-  }
+  writeKeyFileOnce(file, `${randomBytes(SECRET_BYTES).toString('base64url')}\n`);
 }
 
 function lstatOrUndefined(file: string): Stats | undefined {

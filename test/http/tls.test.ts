@@ -3,7 +3,6 @@
  * refused), sends HSTS, and still requires a bearer token. The certificate is made for the
  * test with the machine's openssl.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -15,6 +14,7 @@ import { createGateway } from '../../src/gateway.js';
 import type { Gateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/observability/log.js';
 import { freePort } from '../helpers/gateway.js';
+import { selfSignedCert } from '../helpers/tls.js';
 
 let dir: string;
 let gateway: Gateway;
@@ -23,29 +23,7 @@ let cert: Buffer;
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'portcullis-tls-'));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
-      '-keyout',
-      path.join(dir, 'key.pem'),
-      '-out',
-      path.join(dir, 'cert.pem'),
-    ],
-    { stdio: 'ignore' },
-  );
+  selfSignedCert(dir);
   cert = readFileSync(path.join(dir, 'cert.pem'));
   port = await freePort();
   writeFileSync(

@@ -5,7 +5,6 @@
  * controls, one without `alg` and one of 1024 bits) and X (a JWKS endpoint that fails on demand).
  * Every refusal is checked against the exact §0 answer (RC-1/2/3/4/5).
  */
-import { execFileSync } from 'node:child_process';
 import { createHmac, createSign, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
@@ -36,6 +35,7 @@ import {
 import type { Answer, BadJwks } from './support/auth.js';
 import { seenCalls } from './support/session.js';
 import type { SecurityGateway } from './support/session.js';
+import { selfSignedCert } from '../helpers/tls.js';
 
 let gw: SecurityGateway;
 let prm: string;
@@ -225,29 +225,7 @@ describe('B.1 JWT and token attacks', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'portcullis-x5c-'));
     const rec = await startRecorder('');
     try {
-      const key = path.join(dir, 'key.pem');
-      const cert = path.join(dir, 'cert.pem');
-      execFileSync(
-        'openssl',
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'ec',
-          '-pkeyopt',
-          'ec_paramgen_curve:P-256',
-          '-nodes',
-          '-keyout',
-          key,
-          '-out',
-          cert,
-          '-days',
-          '1',
-          '-subj',
-          '/CN=attacker',
-        ],
-        { stdio: 'ignore' },
-      );
+      const { key, cert } = selfSignedCert(dir, 'attacker', false);
       const der = readFileSync(cert, 'utf8').replace(/-----[^-]+-----|\s/g, '');
       const privateKey = await importPKCS8(readFileSync(key, 'utf8'), 'ES256');
       for (const header of [

@@ -4,7 +4,6 @@
  * termination, resumption theft, Origin/Host, version downgrade, methods and media types,
  * and plain HTTP against a TLS listener.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -30,6 +29,7 @@ import {
   startSecurityGateway,
 } from './support/session.js';
 import type { SecurityGateway } from './support/session.js';
+import { selfSignedCert } from '../helpers/tls.js';
 
 const INSTANCE = 'sec-sessions';
 const NOT_FOUND = { jsonrpc: '2.0', id: null, error: { code: -32001, message: 'Session not found' } };
@@ -425,10 +425,7 @@ describe('B.2 plain HTTP against the TLS listener', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'portcullis-sec-tls-'));
-    // prettier-ignore
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-      '-days', '1', '-subj', '/CN=localhost', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')],
-      { stdio: 'ignore' });
+    selfSignedCert(dir, 'localhost', false);
     port = await freePort();
     writeFileSync(
       path.join(dir, 'c.yaml'),

@@ -7,7 +7,6 @@
  * U-01, U-04, U-07, U-11 and U-14 have no row text in B.6; their tests follow the requirement
  * that cites them (SEC-UP-01 for U-01; SEC-UP-04 for U-04/U-07; SEC-UP-05 for U-11/U-14).
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -22,6 +21,7 @@ import type { TestGateway } from '../helpers/gateway.js';
 import { restConfigYaml, startRestGateway, startUpstream } from '../helpers/upstream.js';
 import type { TestUpstream } from '../helpers/upstream.js';
 import { firstText, postModern, SseReader } from '../integration/support.js';
+import { selfSignedCert } from '../helpers/tls.js';
 
 /** Upstreams whose destination must be refused, and the TLS pair; one `via_<name>` tool each. */
 const EXTRA_UPSTREAMS: Record<string, string> = {
@@ -58,29 +58,7 @@ let g: TestGateway;
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'portcullis-u-'));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
-      '-keyout',
-      path.join(dir, 'key.pem'),
-      '-out',
-      path.join(dir, 'cert.pem'),
-    ],
-    { stdio: 'ignore' },
-  );
+  selfSignedCert(dir);
   up = await startUpstream();
   tlsUp = await startUpstream({
     tls: { key: readFileSync(path.join(dir, 'key.pem')), cert: readFileSync(path.join(dir, 'cert.pem')) },

@@ -5,12 +5,13 @@
  * public half is published at `/.well-known/jwks.json`, which is how an upstream verifies the
  * short-lived JWTs the gateway mints for it.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { chmodSync, linkSync, lstatSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { chmodSync, lstatSync, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK } from 'jose';
 import type { CryptoKey, JWK } from 'jose';
 import type { UpstreamSigningConfig } from '../../config/types.js';
+import { writeKeyFileOnce } from '../../auth/keyFile.js';
 import { ErrorCodes, PortcullisError } from '../../errors.js';
 
 /** Path of the published key set. */
@@ -78,7 +79,7 @@ export async function loadOrCreateSigner(
   }
 }
 
-/** Writes the key to a temporary file, then links it into place: never a half-written key. */
+/** Generates the key and writes it once (0600, never half-written). */
 async function generate(file: string, alg: UpstreamSigningConfig['algorithm']): Promise<void> {
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const { privateKey } = await generateKeyPair(alg, {
@@ -86,16 +87,8 @@ async function generate(file: string, alg: UpstreamSigningConfig['algorithm']): 
     ...(alg === 'RS256' && { modulusLength: 3072 }),
   });
   const jwk = { ...(await exportJWK(privateKey)), alg };
-  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(jwk)}\n`, { mode: 0o600, flag: 'wx' });
-  try {
-    linkSync(tmp, file);
-  } catch (err) {
-    // Another gateway sharing the data directory created it first: use theirs.
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  } finally {
-    unlinkSync(tmp);
-  }
+  // Another gateway sharing the data directory may create it first: then theirs is used.
+  writeKeyFileOnce(file, `${JSON.stringify(jwk)}\n`);
 }
 
 function exists(file: string): boolean {
