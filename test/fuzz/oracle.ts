@@ -87,11 +87,18 @@ export class ExecutionOracle {
    * valid principal naming the same tool (each used once), a weaker but still principal-bound link.
    */
   #fromUnanswered(x: Execution): Attribution | undefined {
-    const i = this.#unanswered.findIndex((a) => {
+    const candidates = this.#unanswered.filter((a) => {
       const p = a.who === undefined ? undefined : PRINCIPALS[a.who];
       return p?.sub === x.user && p.org === x.tenant && a.tool === x.tool;
     });
-    return i === -1 ? undefined : this.#unanswered.splice(i, 1)[0];
+    // Several hung-up requests of this principal may name the tool; the one that could have run it
+    // (an admin's, confirmed, for the destructive tool) is the one that did.
+    const fits = (a: Attribution): boolean =>
+      x.tool !== 'fuzz_counter_admin' ||
+      (a.admin && (x.confirm === true || (a.confirmation?.legit === true && a.confirmation.accepts)));
+    const pick = candidates.find(fits) ?? candidates[0];
+    if (pick !== undefined) this.#unanswered.splice(this.#unanswered.indexOf(pick), 1);
+    return pick;
   }
 
   /** Checks what ran since the last drain; `final` waits up to `waitMs` for late audit events. */
@@ -129,8 +136,14 @@ export class ExecutionOracle {
         if (x.tool === 'fuzz_counter_admin' && x.confirm !== true) {
           // Without the model's flag, only the user's accept of a state minted for this call, once.
           const c = req.confirmation;
-          if (!c || !c.legit || !c.accepts) v.push(`${desc}, a destructive tool, without a valid confirmation`);
-          else if (this.#spent.has(c.state)) v.push(`${desc}, confirmed by a requestState already used`);
+          if (!c || !c.legit || !c.accepts) {
+            const what = !c
+              ? 'no requestState'
+              : !c.legit
+                ? `requestState ${c.state.slice(0, 24)}… not minted for it`
+                : 'no accept';
+            v.push(`${desc}, a destructive tool, without a valid confirmation (${what})`);
+          } else if (this.#spent.has(c.state)) v.push(`${desc}, confirmed by a requestState already used`);
           else this.#spent.add(c.state);
         }
         const c = ev.called!;

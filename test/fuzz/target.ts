@@ -374,7 +374,11 @@ export async function startFuzzTarget(opts: FuzzTargetOptions = {}): Promise<Fuz
     const list = states.get(retry.state === 'other_principal' ? other : owner) ?? [];
     const c = list[retry.pick % Math.max(1, list.length)];
     let state = c?.state ?? `made-up-${retry.pick}`;
-    if (retry.state === 'flipped') state = state.slice(0, -2) + (state.endsWith('A') ? 'B' : 'A') + state.slice(-1);
+    if (retry.state === 'flipped') {
+      // A different character in the middle (the last one of base64 may carry unused bits).
+      const i = Math.floor(state.length / 2);
+      state = state.slice(0, i) + (state[i] === 'A' ? 'B' : 'A') + state.slice(i + 1);
+    }
     if (retry.state === 'made_up') state = `${state.slice(0, 10)}${retry.pick}`;
     const params: Record<string, unknown> = {
       ...msg.params,
@@ -382,8 +386,10 @@ export async function startFuzzTarget(opts: FuzzTargetOptions = {}): Promise<Fuz
       inputResponses: { confirm: retry.answer },
     };
     if (retry.sameArgs && c) Object.assign(params, { name: c.tool, arguments: c.args });
-    const legit =
-      retry.state === 'captured' && c !== undefined && c.tool === params.name && sameArgs(c.args, params.arguments);
+    // Worth something only if the gateway minted exactly this state for this principal, tool and arguments.
+    const legit = (states.get(owner) ?? []).some(
+      (e) => e.state === state && e.tool === params.name && sameArgs(e.args, params.arguments),
+    );
     return { message: { ...msg, params }, confirmation: { state, legit, accepts: accepts(retry.answer) } };
   }
 
