@@ -28,7 +28,7 @@ import { checkEdge, createEdgePolicy } from './http/edge.js';
 import { sendJson } from './http/respond.js';
 import { DEFAULTS } from './config/defaults.js';
 import { Limiter } from './limits/limiter.js';
-import { MemoryRateLimitStore } from './limits/store.js';
+import { createRateLimitStore } from './limits/create.js';
 import { createAdminServer } from './observability/admin.js';
 import { createHealth, handleHealthRoute } from './observability/health.js';
 import type { HealthRoute } from './observability/health.js';
@@ -117,9 +117,16 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
       audit.record({ event: 'session.closed', sessionId: s.id, transport: s.era, reason: why });
     },
   });
-  const rateStore = new MemoryRateLimitStore();
-  closers.push(() => void rateStore.close());
-  const limiter = new Limiter(config.limits, rateStore, options.now);
+  // SEC-RL-04: with Redis, one budget for every replica; while it is out of reach, local shares.
+  const rates = await createRateLimitStore(config.limits.store, {
+    onStateChange: (state, err) => {
+      metrics.rateLimitFallback(state === 'fallback');
+      if (state === 'fallback') log.warn({ err }, 'rate-limit store unreachable: per-instance limits until it is back');
+      else log.info('rate-limit store reachable again: shared limits');
+    },
+  });
+  closers.push(() => void rates.store.close());
+  const limiter = new Limiter(config.limits, rates.store, options.now);
   const dispatch = createDispatcher({
     catalog,
     // SEC-AZ-07: ask the user where the client can; requestState is sealed with a key of this process.
@@ -137,7 +144,13 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     onError: (ctx, err) => log.error({ requestId: ctx.requestId, err }, 'tool failed'),
   });
   const health = createHealth(
-    { auditWritable: () => Promise.resolve(audit.healthy()), keysLoaded: () => keysLoaded(issuers) },
+    {
+      auditWritable: () => Promise.resolve(audit.healthy()),
+      keysLoaded: () => keysLoaded(issuers),
+      ...(config.limits.store?.kind === 'redis' && {
+        rateLimitStore: () => (rates.state() === 'fallback' ? 'degraded' : 'ok'),
+      }),
+    },
     { onCheckError: (check, err) => log.warn({ check, err }, 'readiness check failed') },
   );
   // With an admin listener, /metrics and /readyz live there only; /healthz stays on both.

@@ -41,6 +41,7 @@ export const DEFAULTS = {
     notificationsPerPrincipal: { requests: 600, windowSec: 60 },
     concurrentPerPrincipal: 16,
     concurrentPerSession: 8,
+    redis: { keyPrefix: 'portcullis:rl:', timeoutMs: 50, expectedReplicas: 2 },
   },
   audit: {
     sqliteFile: 'audit.sqlite',

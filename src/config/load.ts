@@ -330,7 +330,7 @@ function resolve(raw: RawConfig, options: LoadOptions, problems: string[]): Gate
     tools,
     upstreams,
     upstreamSigning: resolveSigning(raw.upstreamSigning, dataDir, (dir, p) => path.resolve(dir, p), publicUrl),
-    limits: resolveLimits(raw.limits ?? {}),
+    limits: resolveLimits(raw.limits ?? {}, problems),
     audit: {
       ...(raw.audit?.sqlite !== false && {
         sqlite: {

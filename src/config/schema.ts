@@ -282,6 +282,29 @@ export const configSchema = {
         notificationsPerPrincipal: rate,
         concurrentPerPrincipal: posInt,
         concurrentPerSession: posInt,
+        store: {
+          oneOf: [
+            { type: 'string', enum: ['memory'] },
+            {
+              type: 'object',
+              additionalProperties: false,
+              required: ['redis'],
+              properties: {
+                redis: {
+                  type: 'object',
+                  additionalProperties: false,
+                  required: ['url'],
+                  properties: {
+                    url: { type: 'string', pattern: '^rediss?://', maxLength: 2048 },
+                    keyPrefix: { type: 'string', maxLength: 256 },
+                    timeoutMs: { type: 'integer', minimum: 1, maximum: 60_000 },
+                    expectedReplicas: { type: 'integer', minimum: 1, maximum: 1000 },
+                  },
+                },
+              },
+            },
+          ],
+        },
       },
     },
     audit: {

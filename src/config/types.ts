@@ -95,7 +95,25 @@ export interface LimitsConfig {
   readonly notificationsPerPrincipal: RateConfig;
   readonly concurrentPerPrincipal: number;
   readonly concurrentPerSession: number;
+  /** Where the rate counters live (absent: memory). */
+  readonly store?: RateLimitStoreConfig;
 }
+
+/**
+ * Rate counters in this process, or in one Redis shared by every replica (SEC-RL-04). While
+ * Redis is unreachable or slower than `timeoutMs`, each gateway limits on its own at the
+ * configured rates divided by `expectedReplicas`.
+ */
+export type RateLimitStoreConfig =
+  | { readonly kind: 'memory' }
+  | {
+      readonly kind: 'redis';
+      /** `redis://[user:password@]host[:port][/db]` or `rediss://…`. */
+      readonly url: string;
+      readonly keyPrefix: string;
+      readonly timeoutMs: number;
+      readonly expectedReplicas: number;
+    };
 
 export interface AuditConfig {
   /**

@@ -7,6 +7,7 @@
  */
 import type { Principal } from '../auth/principal.js';
 import type { LimitsConfig, ToolConfig } from '../config/types.js';
+import { monotonicNow } from './clock.js';
 import type { RateCharge, RateDecision, RateLimitStore } from './store.js';
 
 export type LimitScope = 'ip' | 'principal' | 'tenant' | 'tool' | 'principal_tool' | 'notifications' | 'concurrency';
@@ -38,7 +39,8 @@ export class Limiter {
   /** `tool|…` per configured tool name. */
   readonly #toolKeys = new Map<string, string>();
 
-  constructor(config: LimitsConfig, store: RateLimitStore, now: () => number = Date.now) {
+  /** `now`: the clock of the memory store (default monotonic; the Redis store reads Redis's own). */
+  constructor(config: LimitsConfig, store: RateLimitStore, now: () => number = monotonicNow) {
     this.#config = config;
     this.#store = store;
     this.#now = now;

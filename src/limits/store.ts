@@ -27,20 +27,23 @@ const ALLOWED: RateDecision = Object.freeze({ allowed: true });
  * GCRA in memory: one number per key, the "theoretical arrival time" (TAT). A request of cost c
  * moves the TAT by c emission intervals (window / requests); it is refused while that would put
  * the TAT more than `burst` intervals ahead of now. Keys whose TAT has passed hold no state and
- * are swept.
+ * are swept. The store has no clock of its own: it sweeps by the latest time it was charged at,
+ * so it follows whatever clock the limiter uses (monotonic by default, a test's clock).
  */
 export class MemoryRateLimitStore implements RateLimitStore {
   readonly #tat = new Map<string, number>();
   readonly #sweeper: NodeJS.Timeout;
   readonly #maxKeys: number;
+  #latest = -Infinity;
 
   constructor(opts: { maxKeys?: number; sweepEveryMs?: number } = {}) {
     this.#maxKeys = opts.maxKeys ?? 1_000_000;
-    this.#sweeper = setInterval(() => this.sweep(Date.now()), opts.sweepEveryMs ?? 10_000);
+    this.#sweeper = setInterval(() => this.sweep(this.#latest), opts.sweepEveryMs ?? 10_000);
     this.#sweeper.unref();
   }
 
   charge(entries: readonly RateCharge[], nowMs: number): RateDecision {
+    if (nowMs > this.#latest) this.#latest = nowMs;
     const next: number[] = [];
     for (let i = 0; i < entries.length; i++) {
       const { key, rate, cost } = entries[i]!;

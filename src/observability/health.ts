@@ -9,7 +9,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { baseHeaders, closeIfBody, sendJson } from '../http/respond.js';
 import type { Metrics } from './metrics.js';
 
-export type CheckState = 'ok' | 'failing';
+/** `degraded`: working, in a reduced mode that does not make the instance unready. */
+export type CheckState = 'ok' | 'failing' | 'degraded';
 
 /** What readiness depends on. */
 export interface HealthChecks {
@@ -17,6 +18,12 @@ export interface HealthChecks {
   readonly auditWritable: () => Promise<boolean>;
   /** Verification keys for every issuer are loaded. */
   readonly keysLoaded: () => boolean;
+  /**
+   * Shared rate-limit store (cluster mode only): `degraded` while the gateway limits on its own.
+   * Reported as `rateLimits`, never failing: every replica shares the outage, and taking them all
+   * out of the load balancer would turn a degraded limiter into no service (SEC-RL-04).
+   */
+  readonly rateLimitStore?: () => 'ok' | 'degraded';
 }
 
 export interface HealthOptions {
@@ -53,7 +60,8 @@ export function createHealth(checks: HealthChecks, opts: HealthOptions = {}): He
     live: () => ({ status: 'ok' }),
     async ready() {
       const [audit, keys] = await Promise.all([run('audit', checks.auditWritable), run('keys', checks.keysLoaded)]);
-      return { ok: audit === 'ok' && keys === 'ok', checks: { audit, keys } };
+      const rateLimits = checks.rateLimitStore?.();
+      return { ok: audit === 'ok' && keys === 'ok', checks: { audit, keys, ...(rateLimits && { rateLimits }) } };
     },
   };
 }

@@ -17,6 +17,8 @@ export interface Metrics {
   sessionClosed(era: string): void;
   auditWrite(seconds: number, events: number): void;
   auditQueueDepth(events: number): void;
+  /** Cluster mode: the shared rate-limit store is out of reach and local limits apply (1) or not (0). */
+  rateLimitFallback(active: boolean): void;
   /** The exposition text and its content type. */
   render(): Promise<{ contentType: string; body: string }>;
 }
@@ -30,5 +32,6 @@ export const noMetrics: Metrics = {
   sessionClosed: () => undefined,
   auditWrite: () => undefined,
   auditQueueDepth: () => undefined,
+  rateLimitFallback: () => undefined,
   render: () => Promise.resolve({ contentType: 'text/plain; charset=utf-8', body: '' }),
 };

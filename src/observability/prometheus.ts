@@ -131,6 +131,7 @@ export function createPrometheusMetrics(opts: PrometheusMetricsOptions = {}): Pr
     registers,
   });
   const auditQueue = gauge('audit_queue_depth', 'Audit events waiting to be written', []);
+  const rlFallback = gauge('rate_limit_fallback', '1 while the shared rate-limit store is out of reach', []);
   if (opts.collectDefault ?? true) collectDefaultMetrics({ register: registry, prefix: 'portcullis_' });
 
   const tally = (m: Map<string, Tally>, label: string, c: Counter<string>): void => {
@@ -170,6 +171,9 @@ export function createPrometheusMetrics(opts: PrometheusMetricsOptions = {}): Pr
     },
     auditQueueDepth(events) {
       auditQueue.set(events >= 0 ? events : 0);
+    },
+    rateLimitFallback(active) {
+      rlFallback.set(active ? 1 : 0);
     },
     async render() {
       return { contentType: registry.contentType, body: await registry.metrics() };

@@ -1,5 +1,5 @@
 /** Rate limits: GCRA per key, atomic across keys, never keyed on sessions or tokens. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { principalKey } from '../../src/auth/principal.js';
 import type { Principal } from '../../src/auth/principal.js';
 import type { LimitsConfig, ToolConfig } from '../../src/config/types.js';
@@ -112,5 +112,33 @@ describe('Limiter', () => {
     clock += 61_000;
     store.sweep(clock);
     expect(store.size).toBe(0);
+  });
+
+  it('sweeps by the clock it is charged with, not the wall clock', async () => {
+    const store = new MemoryRateLimitStore({ sweepEveryMs: 20 });
+    stores.push(store);
+    // A test clock far behind the wall clock: a wall-clock sweep would drop these live keys.
+    const l = new Limiter(config, store, () => 1000);
+    expect(l.request(p('alice'))).toEqual({ ok: true });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(store.size).toBe(2);
+  });
+
+  it('by default runs on a monotonic clock: stepping the system clock back an hour refuses nothing', () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now());
+      const store = new MemoryRateLimitStore();
+      stores.push(store);
+      const l = new Limiter(config, store);
+      expect(l.request(p('alice'))).toEqual({ ok: true });
+      // An NTP correction: with wall-clock time, alice's TAT would now be an hour in the future.
+      vi.setSystemTime(Date.now() - 3_600_000);
+      expect(l.request(p('alice'))).toEqual({ ok: true });
+      expect(l.request(p('alice'))).toEqual({ ok: true });
+      expect(l.request(p('alice'))).toMatchObject({ ok: false, scope: 'principal' });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -25,6 +25,7 @@ describe('Prometheus metrics', () => {
       portcullis_audit_write_duration_seconds: 'histogram',
       portcullis_audit_events_written_total: 'counter',
       portcullis_audit_queue_depth: 'gauge',
+      portcullis_rate_limit_fallback: 'gauge',
     });
   });
 
