@@ -1,7 +1,8 @@
 /**
  * Read-only access to the SQLite audit store, for `portcullis audit` (tail, query, verify,
  * export). The database is opened read-only, so the CLI can never alter the evidence it reads;
- * every filter is a bound parameter (SEC-AUD-03).
+ * every filter is a bound parameter (SEC-AUD-03). `AuditSource` is what the CLI reads, from this
+ * file or from a PostgreSQL table (postgresReader.ts).
  */
 import Database from 'better-sqlite3';
 import type { Database as Db } from 'better-sqlite3';
@@ -34,6 +35,50 @@ export interface AuditQuery extends AuditFilter {
 export interface StoredEvent {
   readonly rowId: number;
   readonly event: AuditEvent;
+}
+
+/** What `portcullis audit` reads: the same questions of a SQLite file or a PostgreSQL table. */
+export interface AuditSource {
+  /** Events matching `q`, by insertion order. */
+  query(q: AuditQuery): Promise<StoredEvent[]>;
+  /** The last `n` events matching `filter`, oldest first (`tail`). */
+  tail(filter: AuditFilter, n: number): Promise<StoredEvent[]>;
+  /** Every event matching `filter`, by insertion order, a page at a time (`export`). */
+  pages(filter: AuditFilter): Pages<StoredEvent>;
+  /** The instances that have events, sorted. */
+  instances(): Promise<string[]>;
+  /** Every event of `instance` in seq order, a page at a time (`verify`). */
+  chainPages(instance: string): Pages<AuditEvent>;
+  /** Starts following the store from its current end (`tail --follow`). */
+  follow(filter: AuditFilter): Promise<AuditFollower>;
+  close(): Promise<void>;
+}
+
+/** New events as they are stored, each once. */
+export interface AuditFollower {
+  /** Events already printed (the initial tail): never returned by `poll`. */
+  seen(rows: readonly StoredEvent[]): void;
+  /** Events matching the filter stored since the last poll (or the start). */
+  poll(): Promise<StoredEvent[]>;
+}
+
+/** Pages of rows, read with `for await` (SQLite reads them synchronously). */
+export type Pages<T> = Iterable<readonly T[]> | AsyncIterable<readonly T[]>;
+
+/** Rows per page of `pages` and `chainPages`. */
+export const PAGE_ROWS = 5000;
+
+/** Splits an iterator into arrays of `size`. */
+function* chunked<T>(items: Iterable<T>, size: number): Generator<T[]> {
+  let page: T[] = [];
+  for (const item of items) {
+    page.push(item);
+    if (page.length >= size) {
+      yield page;
+      page = [];
+    }
+  }
+  if (page.length > 0) yield page;
 }
 
 const EQUALS: readonly (readonly [keyof AuditFilter, string])[] = [
@@ -130,5 +175,54 @@ export class AuditReader {
 
   close(): void {
     this.db.close();
+  }
+}
+
+/** The SQLite store as an `AuditSource`. A single writer stores rows in row id order. */
+export class SqliteAuditSource implements AuditSource {
+  constructor(private readonly reader: AuditReader) {}
+
+  static open(file: string): SqliteAuditSource {
+    return new SqliteAuditSource(AuditReader.open(file));
+  }
+
+  query(q: AuditQuery): Promise<StoredEvent[]> {
+    return Promise.resolve(this.reader.query(q));
+  }
+
+  tail(filter: AuditFilter, n: number): Promise<StoredEvent[]> {
+    return Promise.resolve(this.reader.tail(filter, n));
+  }
+
+  pages(filter: AuditFilter): Pages<StoredEvent> {
+    return chunked(this.reader.iterate(filter), PAGE_ROWS);
+  }
+
+  instances(): Promise<string[]> {
+    return Promise.resolve(this.reader.instances());
+  }
+
+  chainPages(instance: string): Pages<AuditEvent> {
+    return chunked(this.reader.chain(instance), PAGE_ROWS);
+  }
+
+  follow(filter: AuditFilter): Promise<AuditFollower> {
+    let cursor = this.reader.maxRowId();
+    const seen = (rows: readonly StoredEvent[]): void => {
+      for (const row of rows) cursor = Math.max(cursor, row.rowId);
+    };
+    return Promise.resolve({
+      seen,
+      poll: () => {
+        const rows = this.reader.query({ ...filter, afterRowId: cursor });
+        seen(rows);
+        return Promise.resolve(rows);
+      },
+    });
+  }
+
+  close(): Promise<void> {
+    this.reader.close();
+    return Promise.resolve();
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The audit trail's contracts (DESIGN "Audit event", SECURITY.md A.8). The pipeline reports
  * what happened as an `AuditInput`; the trail adds identity, time, redaction and the hash chain,
- * and hands batches to a sink. Sinks: SQLite (default), JSON lines; PostgreSQL later.
+ * and hands batches to a sink. Sinks: SQLite (default), PostgreSQL (clusters), JSON lines.
  */
 
 export type AuditEventType =

@@ -98,8 +98,9 @@ Examples:
 `,
   audit: `Usage: portcullis audit <tail|query|verify|export> [options]
 
-Reads the SQLite audit store of the config (the embedded demo's is
-./.portcullis/audit.sqlite), read-only.
+Reads the audit store of the config, read-only: its PostgreSQL table
+(audit.postgres) if it has one, else its SQLite file (the embedded demo's is
+./.portcullis/audit.sqlite).
 
   tail [-n N] [-f] [filters] [--format table|json]
       The last N events (default 20); -f, --follow prints new ones every 0.5 s
@@ -120,7 +121,8 @@ Times (T): ISO 8601 (2026-11-24T10:00:00Z) or a duration ago (15m, 2h, 1d;
 
 Options:
 ${CONFIG_OPTION}
-      --db FILE      Read this audit database instead of the config's
+      --db FILE      Read this SQLite audit database instead of the config's
+      --store S      sqlite or postgres: which of the config's stores to read
   -h, --help         Show this help
 
 Exit codes: 0 success, 1 broken chain or runtime failure, 2 usage or config error.

@@ -45,6 +45,7 @@ export const DEFAULTS = {
   },
   audit: {
     sqliteFile: 'audit.sqlite',
+    postgresTable: 'portcullis_audit',
     failMode: 'closed' as const,
     redactKeys: [
       'password',

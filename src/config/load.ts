@@ -210,6 +210,7 @@ interface RawConfig {
   audit?: {
     sqlite?: false | { path?: string; synchronous?: 'full' | 'normal' };
     jsonl?: { path: string };
+    postgres?: { url: string; table?: string };
     failMode?: AuditConfig['failMode'];
     redactKeys?: string[];
     batchMaxEvents?: number;
@@ -339,6 +340,9 @@ function resolve(raw: RawConfig, options: LoadOptions, problems: string[]): Gate
         },
       }),
       ...(raw.audit?.jsonl && { jsonl: { path: raw.audit.jsonl.path === '-' ? '-' : abs(raw.audit.jsonl.path) } }),
+      ...(raw.audit?.postgres && {
+        postgres: { url: raw.audit.postgres.url, table: raw.audit.postgres.table ?? DEFAULTS.audit.postgresTable },
+      }),
       failMode: raw.audit?.failMode ?? DEFAULTS.audit.failMode,
       redactKeys: [
         ...new Set([...DEFAULTS.audit.redactKeys, ...(raw.audit?.redactKeys ?? []).map((k) => k.toLowerCase())]),
@@ -374,8 +378,9 @@ function resolve(raw: RawConfig, options: LoadOptions, problems: string[]): Gate
   if (demoApi && config.upstreams[demoApi.upstream]?.auth?.kind !== 'gatewayJwt') {
     problems.push(`/demo/projectsApi/upstream: '${demoApi.upstream}' must be an upstream that takes the gateway's JWT`);
   }
-  if (raw.audit?.sqlite === false && !raw.audit.jsonl)
-    problems.push('/audit: at least one sink (sqlite or jsonl) is required');
+  if (raw.audit?.sqlite === false && !raw.audit.jsonl && !raw.audit.postgres)
+    problems.push('/audit: at least one sink (sqlite, postgres or jsonl) is required');
+  if (raw.audit?.postgres) checkPostgresUrl(raw.audit.postgres.url, problems);
   config.server.trustedProxies.forEach((entry, i) => {
     const [addr = '', prefix] = entry.split('/');
     const family = isIP(addr);
@@ -426,6 +431,20 @@ function resolveIssuer(
     ...(iss.typ !== undefined && { typ: iss.typ }),
     ...(iss.tenants !== undefined && { tenants: iss.tenants }),
   };
+}
+
+/** `audit.postgres.url`: a postgres:// URL with a database. Problems never quote it (it may hold a password). */
+function checkPostgresUrl(url: string, problems: string[]): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    problems.push('/audit/postgres/url: not a URL');
+    return;
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:')
+    problems.push('/audit/postgres/url: must be postgres:// or postgresql://');
+  if (parsed.pathname.length <= 1) problems.push('/audit/postgres/url: no database name (postgres://host/DATABASE)');
 }
 
 /** SEC-SES-11: a non-loopback bind without TLS is refused unless explicitly allowed. */

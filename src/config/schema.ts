@@ -322,6 +322,15 @@ export const configSchema = {
           ],
         },
         jsonl: { type: 'object', additionalProperties: false, required: ['path'], properties: { path: str } },
+        postgres: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['url'],
+          properties: {
+            url: { type: 'string', pattern: '^postgres(ql)?://', maxLength: 2048 },
+            table: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]{0,47}$' },
+          },
+        },
         failMode: { enum: ['closed', 'openForReadOnly'] },
         redactKeys: strList,
         batchMaxEvents: posInt,

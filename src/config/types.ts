@@ -123,6 +123,11 @@ export interface AuditConfig {
    * process being killed (`kill -9`, a crash), not a power cut or kernel panic.
    */
   readonly sqlite?: { readonly path: string; readonly synchronous?: 'full' | 'normal' };
+  /**
+   * PostgreSQL, for several gateways sharing one trail (each under its own `instance`): the
+   * connection URL (may hold a password: never logged as is) and the table, created if missing.
+   */
+  readonly postgres?: { readonly url: string; readonly table: string };
   /** JSON lines: a file path, or `-` for stdout. */
   readonly jsonl?: { readonly path: string };
   /** `closed`: a tool call whose audit cannot be stored does not run. `openForReadOnly`: read-only tools still run. */

@@ -1,16 +1,19 @@
 /**
- * `portcullis audit tail|query|verify|export`: reads the SQLite audit store of a config (or
- * `--db FILE`) read-only. `verify` walks every instance's hash chain and exits 1 at the first
- * broken link (SEC-AUD-04, O-13); everything printed is escaped again, since a tampered row
- * could carry terminal escapes (SEC-AUD-03, O-06).
+ * `portcullis audit tail|query|verify|export`: reads the audit store of a config read-only: its
+ * PostgreSQL table when it has one, else its SQLite file (or `--db FILE`, `--store`). `verify`
+ * walks every instance's hash chain and exits 1 at the first broken link (SEC-AUD-04, O-13);
+ * everything printed is escaped again, since a tampered row could carry terminal escapes
+ * (SEC-AUD-03, O-06).
  */
 import { closeSync, existsSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { verifyChain } from '../../audit/chain.js';
+import { GENESIS_HEAD, verifyChain } from '../../audit/chain.js';
+import type { ChainVerdict } from '../../audit/chain.js';
 import { escapeLogString } from '../../audit/escape.js';
 import { eventToJsonLine } from '../../audit/jsonl.js';
-import { AuditReader } from '../../audit/reader.js';
-import type { AuditFilter, StoredEvent } from '../../audit/reader.js';
+import { PostgresAuditSource } from '../../audit/postgresReader.js';
+import { SqliteAuditSource } from '../../audit/reader.js';
+import type { AuditFilter, AuditSource, StoredEvent } from '../../audit/reader.js';
 import type { AuditEvent } from '../../audit/types.js';
 import { parseCommandArgs, parseDuration, usageError } from '../args.js';
 import { loadCliConfig } from '../config.js';
@@ -20,6 +23,7 @@ import { COMMAND_HELP } from '../help.js';
 const COMMON = {
   config: { type: 'string', short: 'c' },
   db: { type: 'string' },
+  store: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 const FILTERS = {
@@ -75,46 +79,79 @@ export async function runAudit(args: readonly string[], ctx: CliContext): Promis
   }
   const filter = parseFilter(flags, Date.now());
   const format = parseFormat(flags.format);
-  const file = databaseFile(ctx, flags);
-  if (!existsSync(file)) {
-    ctx.stderr(`portcullis: no audit database at ${file} (has the gateway run with this config?)\n`);
+  const limit = name === 'query' ? (positiveInt(flags.limit, '--limit') ?? 100) : 0;
+  const store = storeOf(ctx, flags);
+  if (store.kind === 'sqlite' && !existsSync(store.file)) {
+    ctx.stderr(`portcullis: no audit database at ${store.file} (has the gateway run with this config?)\n`);
     return 1;
   }
-  const reader = AuditReader.open(file);
+  const source =
+    store.kind === 'sqlite' ? SqliteAuditSource.open(store.file) : await PostgresAuditSource.open(store.target);
   try {
     switch (name) {
       case 'verify':
-        return verify(reader, ctx, filter.instance);
+        return await verify(source, ctx, filter.instance);
       case 'export':
-        return exportEvents(reader, ctx, filter, str(flags.out));
+        return await exportEvents(source, ctx, filter, str(flags.out));
       case 'query': {
-        const limit = positiveInt(flags.limit, '--limit') ?? 100;
-        for (const row of reader.query({ ...filter, limit })) ctx.stdout(render(row.event, format));
+        for (const row of await source.query({ ...filter, limit })) ctx.stdout(render(row.event, format));
         return 0;
       }
       case 'tail':
-        return await tail(reader, ctx, filter, format, flags);
+        return await tail(source, ctx, filter, format, flags);
     }
   } finally {
-    reader.close();
+    await source.close();
   }
 }
 
-/** The database to read: `--db`, else the config's `audit.sqlite.path`. */
-function databaseFile(ctx: CliContext, flags: Flags): string {
+type Store =
+  | { readonly kind: 'sqlite'; readonly file: string }
+  | { readonly kind: 'postgres'; readonly target: { readonly url: string; readonly table: string } };
+
+/**
+ * The store to read: `--db FILE`, else the config's PostgreSQL table (the one every gateway of a
+ * cluster writes) or its SQLite file; `--store sqlite|postgres` picks one when it has both.
+ */
+function storeOf(ctx: CliContext, flags: Flags): Store {
   const db = str(flags.db);
-  if (db !== undefined) return path.resolve(ctx.cwd, db);
-  const { config } = loadCliConfig(ctx, { config: str(flags.config) });
-  if (!config.audit.sqlite) throw usageError('audit: the config has no SQLite audit sink; name a file with --db');
-  return config.audit.sqlite.path;
+  const wanted = str(flags.store);
+  if (wanted !== undefined && wanted !== 'sqlite' && wanted !== 'postgres') {
+    throw usageError(`--store: '${wanted}' is not sqlite or postgres`);
+  }
+  if (db !== undefined) {
+    if (wanted === 'postgres') throw usageError('--db names a SQLite file; it cannot be used with --store postgres');
+    return { kind: 'sqlite', file: path.resolve(ctx.cwd, db) };
+  }
+  const { audit } = loadCliConfig(ctx, { config: str(flags.config) }).config;
+  if (audit.postgres && wanted !== 'sqlite') return { kind: 'postgres', target: audit.postgres };
+  if (audit.sqlite && wanted !== 'postgres') return { kind: 'sqlite', file: audit.sqlite.path };
+  throw usageError(
+    wanted === undefined
+      ? 'audit: the config has no SQLite or PostgreSQL audit store; name a SQLite file with --db'
+      : `audit: the config has no ${wanted === 'sqlite' ? 'SQLite' : 'PostgreSQL'} audit store`,
+  );
 }
 
-function verify(reader: AuditReader, ctx: CliContext, only: string | undefined): number {
-  const instances = only !== undefined ? [only] : reader.instances();
+/** Verifies one instance's chain page by page, so a large store is never held in memory. */
+async function verifyInstance(source: AuditSource, instance: string): Promise<ChainVerdict> {
+  let head = GENESIS_HEAD;
+  let count = 0;
+  for await (const page of source.chainPages(instance)) {
+    const verdict = verifyChain(page, head);
+    if (!verdict.ok) return { ...verdict, count: count + verdict.count };
+    head = verdict.head;
+    count += verdict.count;
+  }
+  return { ok: true, count, head };
+}
+
+async function verify(source: AuditSource, ctx: CliContext, only: string | undefined): Promise<number> {
+  const instances = only !== undefined ? [only] : await source.instances();
   if (instances.length === 0) ctx.stdout('audit chain OK: 0 events (the store is empty)\n');
   let broken = false;
   for (const instance of instances) {
-    const verdict = verifyChain(reader.chain(instance));
+    const verdict = await verifyInstance(source, instance);
     const where = `instance ${escapeLogString(instance)}`;
     if (verdict.ok) {
       ctx.stdout(`audit chain OK: ${verdict.count} events (${where})\n`);
@@ -129,7 +166,12 @@ function verify(reader: AuditReader, ctx: CliContext, only: string | undefined):
   return broken ? 1 : 0;
 }
 
-function exportEvents(reader: AuditReader, ctx: CliContext, filter: AuditFilter, out: string | undefined): number {
+async function exportEvents(
+  source: AuditSource,
+  ctx: CliContext,
+  filter: AuditFilter,
+  out: string | undefined,
+): Promise<number> {
   const fd = out === undefined ? undefined : openSync(path.resolve(ctx.cwd, out), 'w', 0o600);
   const emit = (text: string): void => {
     if (fd === undefined) ctx.stdout(text);
@@ -138,12 +180,14 @@ function exportEvents(reader: AuditReader, ctx: CliContext, filter: AuditFilter,
   let count = 0;
   let chunk = '';
   try {
-    for (const row of reader.iterate(filter)) {
-      chunk += eventToJsonLine(row.event);
-      count += 1;
-      if (chunk.length >= 64 * 1024) {
-        emit(chunk);
-        chunk = '';
+    for await (const page of source.pages(filter)) {
+      for (const row of page) {
+        chunk += eventToJsonLine(row.event);
+        count += 1;
+        if (chunk.length >= 64 * 1024) {
+          emit(chunk);
+          chunk = '';
+        }
       }
     }
     emit(chunk);
@@ -154,32 +198,44 @@ function exportEvents(reader: AuditReader, ctx: CliContext, filter: AuditFilter,
   return 0;
 }
 
-async function tail(reader: AuditReader, ctx: CliContext, filter: AuditFilter, format: Format, flags: Flags) {
+async function tail(source: AuditSource, ctx: CliContext, filter: AuditFilter, format: Format, flags: Flags) {
   const n = positiveInt(flags.lines, '-n') ?? 20;
-  let cursor = reader.maxRowId();
+  // The follower starts before the tail is read, so nothing stored in between is missed.
+  const follower = flags.follow === true ? await source.follow(filter) : undefined;
   const print = (rows: readonly StoredEvent[]): void => {
-    for (const row of rows) {
-      ctx.stdout(render(row.event, format));
-      cursor = Math.max(cursor, row.rowId);
-    }
+    for (const row of rows) ctx.stdout(render(row.event, format));
   };
-  print(reader.tail(filter, n));
-  if (flags.follow !== true) return 0;
+  const last = await source.tail(filter, n);
+  print(last);
+  if (!follower) return 0;
+  follower.seen(last);
   return new Promise<number>((resolve, reject) => {
-    const timer = setInterval(() => {
-      try {
-        print(reader.query({ ...filter, afterRowId: cursor }));
-      } catch (err) {
-        stop();
-        reject(err instanceof Error ? err : new Error(String(err)));
-      }
-    }, FOLLOW_INTERVAL_MS);
+    let stopped = false;
+    let timer: NodeJS.Timeout | undefined;
     const unsubscribe = ctx.onSignal(() => {
       stop();
       resolve(0);
     });
+    // One poll at a time: the next is scheduled when the previous has printed.
+    const next = (): void => {
+      timer = setTimeout(() => {
+        follower.poll().then(
+          (rows) => {
+            if (stopped) return;
+            print(rows);
+            next();
+          },
+          (err: unknown) => {
+            stop();
+            reject(err instanceof Error ? err : new Error(String(err)));
+          },
+        );
+      }, FOLLOW_INTERVAL_MS);
+    };
+    next();
     function stop(): void {
-      clearInterval(timer);
+      stopped = true;
+      clearTimeout(timer);
       unsubscribe();
     }
   });
