@@ -14,6 +14,7 @@ import type { AuditTrail } from './audit/types.js';
 import { buildChallenge } from './auth/challenge.js';
 import { buildIssuerTable, keysLoaded, warmKeys } from './auth/keys.js';
 import { protectedResourceMetadata, resourceMetadataUrl } from './auth/metadata.js';
+import { createDenylist } from './auth/denylist.js';
 import { createVerifier } from './auth/verify.js';
 import type { GatewayConfig, ToolConfig } from './config/types.js';
 import { echo } from './demo/echo.js';
@@ -72,10 +73,25 @@ export interface Gateway {
 export async function createGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
   const log = options.logger ?? createLogger(config.logging.level);
   const issuers = buildIssuerTable(config.auth.issuers);
-  const verifier = createVerifier({ auth: config.auth, issuers, ...(options.now && { now: options.now }) });
+  const closers: (() => void)[] = [];
+  const deny = config.auth.denylist;
+  const denylist =
+    deny &&
+    createDenylist({
+      ...deny,
+      onReload: (entries) => log.info({ file: deny.file, entries }, 'denylist reloaded'),
+      onError: (err) =>
+        log.error({ file: deny.file, problems: err.problems }, 'denylist not reloaded; the previous list stays'),
+    });
+  if (denylist) closers.push(() => denylist.close());
+  const verifier = createVerifier({
+    auth: config.auth,
+    issuers,
+    ...(options.now && { now: options.now }),
+    ...(denylist && { denylist }),
+  });
 
   const builtins = new Map<string, ToolHandler>([['demo.echo', echo]]);
-  const closers: (() => void)[] = [];
   const extra: { config: ToolConfig; handler: ToolHandler }[] = [];
   if (config.demo) {
     const db = openDemoDatabase(config.demo.database);

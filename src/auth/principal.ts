@@ -13,6 +13,9 @@ export interface Principal {
   readonly scopes: ReadonlySet<string>;
   /** Token expiry, seconds since the epoch. */
   readonly expiresAt: number;
+  /** The token's `jti` and `iat`, for revocation (auth/denylist.ts). */
+  readonly tokenId?: string | undefined;
+  readonly issuedAt?: number | undefined;
   /**
    * Unambiguous identity key `(iss, sub, tenant)`, length-prefixed so that no two
    * different triples can compose to the same string (SEC-SES-02). Sessions and

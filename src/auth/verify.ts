@@ -18,6 +18,7 @@ import type { Principal } from './principal.js';
 import type { IssuerEntry } from './keys.js';
 import { TokenCache } from './cache.js';
 import { hasDuplicateMembers } from './duplicateMembers.js';
+import type { Denylist } from './denylist.js';
 
 export type VerifyResult =
   | { ok: true; principal: Principal }
@@ -33,6 +34,8 @@ export interface VerifierOptions {
   issuers: ReadonlyMap<string, IssuerEntry>;
   /** Milliseconds since the epoch; tests set the clock. */
   now?: () => number;
+  /** Revoked tokens and users, checked on every request, cached tokens included (SEC-AUTH-13). */
+  denylist?: Denylist;
 }
 
 const fail = (reason: string): VerifyResult => ({ ok: false, kind: 'invalid', reason });
@@ -93,10 +96,11 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     async verify(token: string): Promise<VerifyResult> {
       const t = now();
       const cached = cache.get(token, t);
-      if (cached) return { ok: true, principal: cached };
-      const result = await verifyUncached(token);
-      if (result.ok) cache.set(token, result.principal, t);
-      return result;
+      const result: VerifyResult = cached ? { ok: true, principal: cached } : await verifyUncached(token);
+      if (!result.ok) return result;
+      if (!cached) cache.set(token, result.principal, t);
+      const revoked = opts.denylist?.revoked(result.principal);
+      return revoked === undefined ? result : fail(`revoked_${revoked}`);
     },
   };
 }
@@ -167,6 +171,8 @@ function mapClaims(
     roles: Object.freeze(roleList),
     scopes,
     expiresAt: payload.exp ?? 0,
+    tokenId: typeof payload.jti === 'string' ? payload.jti : undefined,
+    issuedAt: payload.iat,
     key: principalKey(issuer, user, tenant),
   });
   return { ok: true, principal };

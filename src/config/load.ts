@@ -191,6 +191,7 @@ interface RawConfig {
     authorizationServers?: string[];
     scopesSupported?: string[];
     tokenCacheSize?: number;
+    denylist?: { file: string; reloadSec?: number };
   };
   sessions?: Partial<GatewayConfig['sessions']>;
   tools?: (Omit<ToolConfig, 'backend' | 'scopes' | 'destructive' | 'readOnly' | 'timeoutMs'> & {
@@ -326,6 +327,9 @@ function resolve(raw: RawConfig, options: LoadOptions, problems: string[]): Gate
       authorizationServers: raw.auth.authorizationServers ?? issuers.map((i) => i.issuer),
       scopesSupported: raw.auth.scopesSupported ?? [...new Set(tools.flatMap((t) => t.scopes))],
       tokenCacheSize: raw.auth.tokenCacheSize ?? DEFAULTS.auth.tokenCacheSize,
+      ...(raw.auth.denylist && {
+        denylist: { file: abs(raw.auth.denylist.file), reloadSec: raw.auth.denylist.reloadSec ?? 5 },
+      }),
     },
     sessions: { ...DEFAULTS.sessions, ...sess },
     tools,

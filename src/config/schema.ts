@@ -245,6 +245,12 @@ export const configSchema = {
         authorizationServers: strList,
         scopesSupported: strList,
         tokenCacheSize: nonNegInt,
+        denylist: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['file'],
+          properties: { file: str, reloadSec: { type: 'integer', minimum: 1, maximum: 3600 } },
+        },
       },
     },
     sessions: {

@@ -40,6 +40,8 @@ export interface AuthConfig {
   readonly scopesSupported: readonly string[];
   /** Size of the verified-token cache (0 disables it). */
   readonly tokenCacheSize: number;
+  /** Revoked token ids and users (auth/denylist.ts), re-read every `reloadSec`. */
+  readonly denylist?: { readonly file: string; readonly reloadSec: number };
 }
 
 export interface TlsConfig {
