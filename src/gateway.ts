@@ -58,6 +58,12 @@ export interface GatewayOptions {
   audit?: AuditTrail;
   /** Clock for token checks and session expiry (tests). */
   now?: () => number;
+  /**
+   * Assemble only, to validate (`portcullis check`): nothing is written or connected — the demo
+   * database is in memory, a missing upstream-signing key is generated in memory, the demo
+   * Projects API is not started, rate limits stay in memory. Pair it with an `audit` that stores nothing.
+   */
+  checkOnly?: boolean;
 }
 
 export interface Gateway {
@@ -94,7 +100,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   const builtins = new Map<string, ToolHandler>([['demo.echo', echo]]);
   const extra: { config: ToolConfig; handler: ToolHandler }[] = [];
   if (config.demo) {
-    const db = openDemoDatabase(config.demo.database);
+    const db = openDemoDatabase(options.checkOnly ? ':memory:' : config.demo.database);
     closers.push(() => db.close());
     for (const [name, h] of createDemoHandlers(db)) builtins.set(name, h);
     if (config.demo.fixtures) {
@@ -105,7 +111,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
   let catalog: ToolCatalog;
   let upstreams: Upstreams | undefined;
   try {
-    upstreams = await createUpstreams(config, log);
+    upstreams = await createUpstreams(config, log, options.checkOnly === true);
     catalog = await buildCatalog({ ...config, upstreams: upstreams.configs }, builtins, extra, upstreams.egress);
   } catch (err) {
     await upstreams?.close();
@@ -134,7 +140,7 @@ export async function createGateway(config: GatewayConfig, options: GatewayOptio
     },
   });
   // SEC-RL-04: with Redis, one budget for every replica; while it is out of reach, local shares.
-  const rates = await createRateLimitStore(config.limits.store, {
+  const rates = await createRateLimitStore(options.checkOnly ? undefined : config.limits.store, {
     onStateChange: (state, err) => {
       metrics.rateLimitFallback(state === 'fallback');
       if (state === 'fallback') log.warn({ err }, 'rate-limit store unreachable: per-instance limits until it is back');
@@ -302,16 +308,16 @@ interface Upstreams {
  * gateway's JWT, the demo Projects API when the demo asks for it, and the shared egress of the
  * `http` tools. Nothing when no upstream is configured.
  */
-async function createUpstreams(config: GatewayConfig, log: Logger): Promise<Upstreams> {
+async function createUpstreams(config: GatewayConfig, log: Logger, checkOnly: boolean): Promise<Upstreams> {
   const list = Object.values(config.upstreams);
   if (list.length === 0) return { configs: config.upstreams, close: () => Promise.resolve() };
   const signer = list.some((u) => u.auth?.kind === 'gatewayJwt')
-    ? await loadOrCreateSigner(config.upstreamSigning, (message) => log.warn(message))
+    ? await loadOrCreateSigner(config.upstreamSigning, (message) => log.warn(message), { persist: !checkOnly })
     : undefined;
   let configs = config.upstreams;
   let demo: DemoProjects | undefined;
   const demoUpstream = config.demo?.projectsApi && config.upstreams[config.demo.projectsApi.upstream];
-  if (config.demo && demoUpstream && signer) {
+  if (config.demo && demoUpstream && signer && !checkOnly) {
     demo = await startDemoProjects(config, demoUpstream, signer, config.demo.database);
     configs = { ...configs, [demoUpstream.name]: demo.upstream };
   }

@@ -83,7 +83,9 @@ Examples:
   check: `Usage: portcullis check [--config FILE]
 
 Validates the config and compiles every tool the way 'start' does (schemas,
-handlers, keys), without listening. On success prints the tool x role matrix:
+handlers, keys), without listening and without writing anything (no audit or
+demo database, no key file; Redis and PostgreSQL are not contacted). On success
+prints the tool x role matrix:
   \u2713 the role may use the tool   \u00b7 it may not
   flags: ! destructive (needs confirmation), r read-only, t tenant-bound
 On failure lists every problem with its config path and exits 2.

@@ -60,6 +60,24 @@ describe('portcullis check', () => {
     expect(m.size).toBe(10);
   });
 
+  it('writes nothing: no audit or demo database, no upstream-signing key', async () => {
+    const { mkdtempSync, readdirSync } = await import('node:fs');
+    const data = mkdtempSync(path.join(dir, 'data-'));
+    const file = writeConfig('no-writes.yaml', (y) =>
+      y
+        .replace('demo:\n  database: ./demo.sqlite', `dataDir: ${data}\ndemo:\n  database: ${data}/demo.sqlite`)
+        .concat(
+          '  - name: get_order\n    description: An order.\n    input: { type: object, properties: {} }\n' +
+            '    roles: [user]\n    http: { upstream: shop, method: GET, path: /orders }\n' +
+            'upstreams:\n  shop: { baseUrl: "https://shop.example.com/v1", auth: { gatewayJwt: {} } }\n',
+        ),
+    );
+    const r = await runCli(['check', '--config', file], dir);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^config OK: 2 tools, 1 issuer/);
+    expect(readdirSync(data)).toEqual([]);
+  });
+
   it('accepts a config file and counts its tools and issuers', async () => {
     const r = await runCli(['check', '--config', writeConfig('ok.yaml')], dir);
     expect(r.code).toBe(0);

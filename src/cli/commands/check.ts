@@ -1,8 +1,10 @@
 /**
  * `portcullis check`: validates a config and builds the tool catalog exactly as `start` does
- * (keys, schemas, handlers), without listening, then prints the tool × role matrix. Problems
+ * (keys, schemas, handlers), without listening and without writing anything (no audit or demo
+ * database, no generated key file), then prints the tool × role matrix. Problems
  * surface as the loader's or catalog's `PortcullisError`, which main.ts lists, one per line.
  */
+import type { AuditTrail } from '../../audit/types.js';
 import type { ToolConfig } from '../../config/types.js';
 import { createGateway } from '../../gateway.js';
 import { createLogger } from '../../observability/log.js';
@@ -16,6 +18,14 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+/** `check` records nothing: the audit of a validation run would only be noise in the real trail. */
+const discardingAudit: AuditTrail = {
+  record: () => undefined,
+  commit: () => Promise.resolve(),
+  healthy: () => true,
+  close: () => Promise.resolve(),
+};
+
 const YES = '\u2713';
 const NO = '\u00b7';
 
@@ -28,7 +38,12 @@ export async function runCheck(args: readonly string[], ctx: CliContext): Promis
   }
   const { config, demo, source } = loadCliConfig(ctx, { config: flags.config });
   // The same assembly as `start`: every schema compiled, every handler and key resolved.
-  const gateway = await createGateway(config, { logger: createLogger('silent') }).catch((err: unknown) => {
+  // Nothing is written or connected: no audit store, no key file, no demo database (checkOnly).
+  const gateway = await createGateway(config, {
+    logger: createLogger('silent'),
+    audit: discardingAudit,
+    checkOnly: true,
+  }).catch((err: unknown) => {
     throw withSource(err, source);
   });
   const tools = [...gateway.catalog.all()].map((t) => t.config);

@@ -32,21 +32,34 @@ const PUBLIC_MEMBERS: Readonly<Record<string, readonly string[]>> = {
   RSA: ['kty', 'n', 'e'],
 };
 
-/** Loads the signing key, generating it first when the file does not exist. */
+/**
+ * Loads the signing key, generating it first when the file does not exist. With `persist: false`
+ * (validation only) nothing is written: a missing key is generated in memory and a loose file
+ * mode is only reported.
+ */
 export async function loadOrCreateSigner(
   config: UpstreamSigningConfig,
   warn: (message: string) => void = () => {},
+  opts: { persist?: boolean } = {},
 ): Promise<UpstreamSigner> {
   const file = config.keyFile;
+  const persist = opts.persist ?? true;
   try {
-    if (!exists(file)) await generate(file, config.algorithm);
-    const stat = lstatSync(file);
-    if (!stat.isFile()) throw keyError(`${file} is not a regular file`);
-    if (process.platform !== 'win32' && (stat.mode & 0o077) !== 0) {
-      chmodSync(file, 0o600);
-      warn(`${file} was readable by others; changed to 0600. Delete it to rotate the upstream signing key.`);
+    let jwk: JWK;
+    if (!exists(file) && !persist) {
+      jwk = await newKey(config.algorithm);
+    } else {
+      if (!exists(file)) await generate(file, config.algorithm);
+      const stat = lstatSync(file);
+      if (!stat.isFile()) throw keyError(`${file} is not a regular file`);
+      if (process.platform !== 'win32' && (stat.mode & 0o077) !== 0) {
+        if (persist) chmodSync(file, 0o600);
+        warn(
+          `${file} was readable by others${persist ? '; changed to 0600' : ''}. Delete it to rotate the upstream signing key.`,
+        );
+      }
+      jwk = JSON.parse(readFileSync(file, 'utf8')) as JWK;
     }
-    const jwk = JSON.parse(readFileSync(file, 'utf8')) as JWK;
     if (jwk.alg !== config.algorithm || typeof jwk.kty !== 'string' || !PUBLIC_MEMBERS[jwk.kty]) {
       throw keyError(
         `${file} does not hold a ${config.algorithm} private key; delete it to generate a new one, or set upstreamSigning.algorithm to match`,
@@ -82,13 +95,17 @@ export async function loadOrCreateSigner(
 /** Generates the key and writes it once (0600, never half-written). */
 async function generate(file: string, alg: UpstreamSigningConfig['algorithm']): Promise<void> {
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const jwk = await newKey(alg);
+  // Another gateway sharing the data directory may create it first: then theirs is used.
+  writeKeyFileOnce(file, `${JSON.stringify(jwk)}\n`);
+}
+
+async function newKey(alg: UpstreamSigningConfig['algorithm']): Promise<JWK> {
   const { privateKey } = await generateKeyPair(alg, {
     extractable: true,
     ...(alg === 'RS256' && { modulusLength: 3072 }),
   });
-  const jwk = { ...(await exportJWK(privateKey)), alg };
-  // Another gateway sharing the data directory may create it first: then theirs is used.
-  writeKeyFileOnce(file, `${JSON.stringify(jwk)}\n`);
+  return { ...(await exportJWK(privateKey)), alg };
 }
 
 function exists(file: string): boolean {
