@@ -45,6 +45,7 @@ import { buildCatalog } from './tools/catalog.js';
 import type { ToolCatalog } from './tools/catalog.js';
 import { createEgress, loadOrCreateSigner } from './tools/http/index.js';
 import type { Egress, UpstreamSigner } from './tools/http/index.js';
+import { closeMcpUpstreams } from './tools/mcp/upstream.js';
 import type { ToolHandler } from './tools/types.js';
 import { VERSION } from './version.js';
 
@@ -311,6 +312,7 @@ async function createUpstreams(config: GatewayConfig, log: Logger): Promise<Upst
       egress,
       ...(signer && { signer }),
       close: async () => {
+        await closeMcpUpstreams(egress);
         await Promise.all([egress.close(), demo?.close()]);
       },
     };

@@ -203,6 +203,7 @@ interface RawConfig {
     globalRateLimit?: RawRate;
     module?: { builtin?: string; file?: string; export?: string };
     http?: RawHttpBackend;
+    mcp?: { upstream: string; tool: string; pin?: string };
   })[];
   upstreams?: Record<string, RawUpstream>;
   upstreamSigning?: { keyFile?: string; algorithm?: GatewayConfig['upstreamSigning']['algorithm']; issuer?: string };
@@ -274,7 +275,9 @@ function resolve(raw: RawConfig, options: LoadOptions, problems: string[]): Gate
     ...(t.clientCapabilities !== undefined && { clientCapabilities: t.clientCapabilities }),
     ...(t.rateLimit !== undefined && { rateLimit: rate(t.rateLimit) }),
     ...(t.globalRateLimit !== undefined && { globalRateLimit: rate(t.globalRateLimit) }),
-    backend: t.http
+    backend: t.mcp
+      ? { kind: 'mcp', upstream: t.mcp.upstream, tool: t.mcp.tool, ...(t.mcp.pin !== undefined && { pin: t.mcp.pin }) }
+      : t.http
       ? resolveHttpBackend(t.http)
       : {
           kind: 'module',
@@ -286,6 +289,9 @@ function resolve(raw: RawConfig, options: LoadOptions, problems: string[]): Gate
   const upstreams = resolveUpstreams(raw.upstreams, abs, problems);
   tools.forEach((t, i) => {
     if (t.backend.kind === 'http') checkHttpTool(t, t.backend, upstreams, `/tools/${i}`, problems);
+    if (t.backend.kind === 'mcp' && !Object.hasOwn(upstreams, t.backend.upstream)) {
+      problems.push(`/tools/${i}/mcp/upstream: no upstream named '${t.backend.upstream}'`);
+    }
   });
   const names = new Set<string>();
   tools.forEach((t, i) => {
