@@ -278,13 +278,13 @@ function resolve(raw: RawConfig, options: LoadOptions, problems: string[]): Gate
     backend: t.mcp
       ? { kind: 'mcp', upstream: t.mcp.upstream, tool: t.mcp.tool, ...(t.mcp.pin !== undefined && { pin: t.mcp.pin }) }
       : t.http
-      ? resolveHttpBackend(t.http)
-      : {
-          kind: 'module',
-          ...(t.module?.builtin !== undefined && { builtin: t.module.builtin }),
-          ...(t.module?.file !== undefined && { file: abs(t.module.file) }),
-          ...(t.module?.export !== undefined && { export: t.module.export }),
-        },
+        ? resolveHttpBackend(t.http)
+        : {
+            kind: 'module',
+            ...(t.module?.builtin !== undefined && { builtin: t.module.builtin }),
+            ...(t.module?.file !== undefined && { file: abs(t.module.file) }),
+            ...(t.module?.export !== undefined && { export: t.module.export }),
+          },
   }));
   const upstreams = resolveUpstreams(raw.upstreams, abs, problems);
   tools.forEach((t, i) => {

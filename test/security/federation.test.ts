@@ -40,6 +40,12 @@ upstreams:
     timeoutMs: 10000
     identityHeaders: true
     auth: { gatewayJwt: { audience: "urn:test:crm" } }
+  blocked:
+    baseUrl: \${env:BLOCKED}
+  other:
+    baseUrl: \${env:MCPUP2}
+    allowPrivateNetwork: true
+    allowInsecureHttp: true
 tools:
   - name: crm_search
     description: Searches your organisation's CRM records.
@@ -106,6 +112,16 @@ tools:
     roles: [user, admin]
     input: { type: object, properties: { x: { type: string, maxLength: 10 } } }
     mcp: { upstream: crm, tool: netref }
+  - name: other_search
+    description: The other upstream's search.
+    roles: [user, admin]
+    input: { type: object, properties: { query: { type: string } } }
+    mcp: { upstream: other, tool: search }
+  - name: blocked_search
+    description: An upstream at a loopback address without allowPrivateNetwork.
+    roles: [user, admin]
+    input: { type: object, properties: {} }
+    mcp: { upstream: blocked, tool: search }
   - name: crm_pinned_ok
     description: Pinned to the upstream's current definition.
     roles: [user, admin]
@@ -119,27 +135,36 @@ tools:
 `;
 
 let up: McpUpstream;
+let up2: McpUpstream;
 let g: TestGateway;
-let recorder: { url: string; hits: number; close: () => Promise<void> };
+let recorder: { url: string; port: number; hits: number; connections: number; close: () => Promise<void> };
 
 beforeAll(async () => {
   const rec = createServer((_req, res) => {
     recorder.hits++;
     res.end('{}');
   });
+  rec.on('connection', () => recorder.connections++);
   await new Promise<void>((resolve) => rec.listen(0, '127.0.0.1', resolve));
+  const port = (rec.address() as AddressInfo).port;
   recorder = {
-    url: `http://127.0.0.1:${(rec.address() as AddressInfo).port}/latest/meta-data/`,
+    url: `http://127.0.0.1:${port}/latest/meta-data/`,
+    port,
     hits: 0,
+    connections: 0,
     close: () => new Promise<void>((resolve) => rec.close(() => resolve())),
   };
   up = await startMcpUpstream(recorder.url);
+  up2 = await startMcpUpstream(recorder.url);
   const dir = mkdtempSync(path.join(tmpdir(), 'portcullis-fed-'));
   const file = path.join(dir, 'portcullis.yaml');
   writeFileSync(file, CONFIG);
   const goodPin = definitionHash(up.tools.get('search')!);
   try {
-    g = await startGateway({ configFile: file, env: { MCPUP: up.url, GOODPIN: goodPin } });
+    g = await startGateway({
+      configFile: file,
+      env: { MCPUP: up.url, MCPUP2: up2.url, GOODPIN: goodPin, BLOCKED: `https://127.0.0.1:${recorder.port}/mcp` },
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -147,9 +172,13 @@ beforeAll(async () => {
 afterAll(async () => {
   await g?.close();
   await up?.close();
+  await up2?.close();
   await recorder?.close();
 });
-beforeEach(() => up.reset());
+beforeEach(() => {
+  up.reset();
+  up2.reset();
+});
 
 interface Result {
   content: { type: string; text: string }[];
@@ -165,6 +194,11 @@ async function call(name: string, args: Record<string, unknown>, who: 'alice' | 
 }
 
 const upstreamCalls = (tool: string) => up.calls.filter((c) => c.tool === tool);
+const jwtClaims = (authorization: string): Record<string, unknown> =>
+  JSON.parse(Buffer.from(authorization.slice('Bearer '.length).split('.')[1]!, 'base64url').toString()) as Record<
+    string,
+    unknown
+  >;
 
 describe('federated tools end to end', () => {
   it('works through the official v2 client on 2026-07-28 and the v1 client on a 2025 session', async () => {
@@ -188,6 +222,14 @@ describe('federated tools end to end', () => {
       { query: 'acme deals', org_id: 'acme' },
       { query: 'q2', org_id: 'globex' },
     ]);
+    // The session setup and listing are the gateway's own requests, not the first caller's.
+    const setup = up.requests.filter((r) =>
+      ['initialize', 'tools/list'].includes(String((r.body as { method?: unknown })?.method)),
+    );
+    expect(setup.length).toBeGreaterThanOrEqual(2);
+    for (const r of setup)
+      expect(jwtClaims(String(r.headers.authorization))).toMatchObject({ sub: 'portcullis-gateway' });
+    expect(setup.every((r) => r.headers['x-portcullis-user'] === 'portcullis-gateway')).toBe(true);
   });
 
   it('SEC-UP-01: the client token never goes upstream; each call carries a fresh gateway JWT for its caller', async () => {
@@ -242,9 +284,7 @@ describe('federated tools end to end', () => {
       });
     });
     for (const c of upstreamCalls('search')) {
-      const jwt = String(c.headers.authorization).slice('Bearer '.length);
-      const payload = JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
-      expect(payload.org_id).toBe(c.args.org_id);
+      expect(jwtClaims(String(c.headers.authorization)).org_id).toBe(c.args.org_id);
       expect(c.headers['x-portcullis-tenant']).toBe(c.args.org_id);
     }
   });
@@ -261,7 +301,7 @@ describe('federation rows', () => {
     const text = await list.text();
     expect(text).not.toContain('secret_admin');
     const names = (JSON.parse(text) as { result: { tools: { name: string }[] } }).result.tools.map((t) => t.name);
-    expect(names.every((n) => n.startsWith('crm_'))).toBe(true);
+    expect(names.every((n) => /^(crm|other|blocked)_/.test(n))).toBe(true);
     for (const name of ['secret_admin', 'search']) {
       const r = await call(name, {}, 'carol');
       expect(r.body.result?.isError === true || r.body.error !== undefined).toBe(true);
@@ -269,7 +309,7 @@ describe('federation rows', () => {
     expect(up.calls).toHaveLength(0);
   });
 
-  it('Z-17 U-19 a changed upstream definition (list_changed) disables the tool; an added tool is never exposed', async () => {
+  it('Z-17 a changed upstream definition (list_changed) disables the tool until the pin is updated', async () => {
     expect((await call('crm_mutable', {})).body.result?.isError).toBeUndefined();
     // A stale pin from config: unavailable from the start; the current pin works.
     const stale = await call('crm_pinned_stale', { query: 'x' });
@@ -300,6 +340,17 @@ describe('federation rows', () => {
     expect((await call('crm_search', { query: 'x' })).body.result?.isError).toBeUndefined();
   });
 
+  it('Z-16 two upstreams with a tool of the same name: each gateway tool reaches only its own upstream', async () => {
+    expect((await call('other_search', { query: 'o' })).body.result?.isError).toBeUndefined();
+    expect((await call('crm_search', { query: 'c' })).body.result?.isError).toBeUndefined();
+    expect(up2.calls.map((c) => c.args)).toEqual([{ query: 'o' }]);
+    expect(up.calls.map((c) => c.args)).toEqual([{ query: 'c', org_id: 'acme' }]);
+    // Names are the gateway's own: neither upstream's `search` is a gateway tool.
+    const list = await postModern(g.mcpUrl, await g.token('alice'), 'tools/list');
+    const names = ((await list.json()) as { result: { tools: { name: string }[] } }).result.tools.map((t) => t.name);
+    expect(names).not.toContain('search');
+  });
+
   it('Z-18 an upstream description that tries to instruct the model is never shown; the call still passes policy', async () => {
     const list = await postModern(g.mcpUrl, await g.token('alice'), 'tools/list');
     const text = await list.text();
@@ -312,7 +363,7 @@ describe('federation rows', () => {
     expect(upstreamCalls('poisoned')).toHaveLength(0);
   });
 
-  it('U-18 Z-21 upstream sampling and elicitation requests reach no client session', async () => {
+  it('Z-21 upstream sampling and elicitation (a password form) caused by a call reach no client session', async () => {
     const seen: string[] = [];
     const client = new LegacyClient(CLIENT_INFO, { capabilities: { sampling: {}, elicitation: {} } });
     client.setRequestHandler(CreateMessageRequestSchema, () => {
@@ -367,7 +418,45 @@ describe('federation rows', () => {
   });
 });
 
+describe('federation rows (2)', () => {
+  it('U-19 a tool the upstream adds (list_changed) is never listed nor callable', async () => {
+    await up.change([
+      { name: 'admin_export2', description: 'Exports everything.', inputSchema: { type: 'object', properties: {} } },
+    ]);
+    // The gateway re-lists on the notification.
+    await expect
+      .poll(() => up.requests.some((r) => (r.body as { method?: string } | undefined)?.method === 'tools/list'), {
+        timeout: 15_000,
+        interval: 50,
+      })
+      .toBe(true);
+    const list = await postModern(g.mcpUrl, await g.token('carol'), 'tools/list');
+    expect(await list.text()).not.toContain('admin_export2');
+    const r = await call('admin_export2', {}, 'carol');
+    expect(r.body.result?.isError === true || r.body.error !== undefined).toBe(true);
+    expect(upstreamCalls('admin_export2')).toHaveLength(0);
+  });
+
+  it('U-18 upstream sampling/elicitation requests go to no client, also on a 2026-07-28 call', async () => {
+    const client = await connectModern(g.mcpUrl, await g.token('bob'));
+    try {
+      const r = await client.callTool({ name: 'crm_ask', arguments: {} });
+      expect(r.isError).toBeFalsy();
+    } finally {
+      await client.close();
+    }
+    expect(up.outbound.map((o) => o.outcome)).toEqual(['refused -32601', 'refused -32601']);
+  });
+});
+
 describe('upstream failures', () => {
+  it('SEC-UP-05 the upstream MCP connection goes through the egress policy: a loopback address is refused unconnected', async () => {
+    const r = await call('blocked_search', {});
+    expect(r.body.result?.isError).toBe(true);
+    expect(firstText(r.body.result!)).toBe(`The upstream request failed (ref ${r.requestId})`);
+    expect(recorder.connections).toBe(0);
+  });
+
   it('an upstream that does not answer in time gives an isError result with a correlation id', async () => {
     const r = await call('crm_slow', {});
     expect(r.body.result?.isError).toBe(true);

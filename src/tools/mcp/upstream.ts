@@ -101,10 +101,13 @@ class McpUpstream {
   /** Connects and lists (once); a failed attempt is retried by the next call. */
   ready(): Promise<Client> {
     if (this.#closed) return Promise.reject(new Error('upstream closed'));
-    this.#client ??= this.#connect().catch((err: unknown) => {
-      this.#client = undefined;
-      throw err;
-    });
+    // Outside any call: session setup, listing and the GET stream are the gateway's own requests.
+    this.#client ??= currentCall
+      .exit(() => this.#connect())
+      .catch((err: unknown) => {
+        this.#client = undefined;
+        throw err;
+      });
     return this.#client;
   }
 
@@ -148,11 +151,13 @@ class McpUpstream {
       },
     });
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
-      this.#listing = this.#list(client).catch((err: unknown) => {
-        // Unknown definitions: every tool of this upstream is unavailable until a listing succeeds.
-        this.#current = new Map();
-        this.#report('-', 'upstream_list_failed', err);
-      });
+      this.#listing = currentCall
+        .exit(() => this.#list(client))
+        .catch((err: unknown) => {
+          // Unknown definitions: every tool of this upstream is unavailable until a listing succeeds.
+          this.#current = new Map();
+          this.#report('-', 'upstream_list_failed', err);
+        });
     });
     client.onerror = () => undefined;
     await client.connect(transport, { timeout: u.timeoutMs });
@@ -265,7 +270,7 @@ export function createMcpHandler(tool: ToolConfig, egress: Egress): ToolHandler 
     const { confirm: _confirm, ...sent } = args;
     let raw: unknown;
     try {
-      await currentCall.run({ principal: ctx.principal, requestId, signal: ctx.signal }, () => up.ready());
+      await up.ready();
       const state = await up.check(b.tool, b.pin);
       if (state !== 'ok') {
         const detail = new Error(`upstream definition ${up.currentHash(b.tool) ?? 'absent'}`);
