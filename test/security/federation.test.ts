@@ -15,6 +15,7 @@ import { CreateMessageRequestSchema, ElicitRequestSchema } from '@modelcontextpr
 import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as LegacyTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { storedEvents } from '../audit/helpers.js';
 import { startGateway } from '../helpers/gateway.js';
 import type { TestGateway } from '../helpers/gateway.js';
 import { INJECTED, startMcpUpstream } from '../helpers/mcp-upstream.js';
@@ -332,6 +333,10 @@ describe('federation rows', () => {
     const r = await call('crm_mutable', {});
     expect(firstText(r.body.result!)).toMatch(/^The tool is unavailable; try again later \(ref [^)]+\)$/);
     expect(upstreamCalls('mutable')).toHaveLength(0);
+    const audited = storedEvents(path.join(g.dir, 'audit.sqlite'), 'fed-1').find(
+      (e) => e.requestId === r.requestId && e.event === 'tool.called',
+    );
+    expect(audited?.reason).toBe('upstream_definition_changed');
     const list = await postModern(g.mcpUrl, await g.token('carol'), 'tools/list');
     expect(await list.text()).not.toContain('admin_export');
     expect((await call('admin_export', {}, 'carol')).body.result?.isError !== false).toBe(true);
