@@ -46,6 +46,7 @@ import { buildCatalog } from './tools/catalog.js';
 import type { ToolCatalog } from './tools/catalog.js';
 import { createEgress, loadOrCreateSigner } from './tools/http/index.js';
 import type { Egress, UpstreamSigner } from './tools/http/index.js';
+import { closeMcpUpstreams } from './tools/mcp/upstream.js';
 import type { ToolHandler } from './tools/types.js';
 import { VERSION } from './version.js';
 
@@ -333,6 +334,7 @@ async function createUpstreams(config: GatewayConfig, log: Logger, checkOnly: bo
       egress,
       ...(signer && { signer }),
       close: async () => {
+        await closeMcpUpstreams(egress);
         await Promise.all([egress.close(), demo?.close()]);
       },
     };

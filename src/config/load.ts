@@ -204,6 +204,7 @@ interface RawConfig {
     globalRateLimit?: RawRate;
     module?: { builtin?: string; file?: string; export?: string };
     http?: RawHttpBackend;
+    mcp?: { upstream: string; tool: string; pin?: string };
   })[];
   upstreams?: Record<string, RawUpstream>;
   upstreamSigning?: { keyFile?: string; algorithm?: GatewayConfig['upstreamSigning']['algorithm']; issuer?: string };
@@ -275,18 +276,23 @@ function resolve(raw: RawConfig, options: LoadOptions, problems: string[]): Gate
     ...(t.clientCapabilities !== undefined && { clientCapabilities: t.clientCapabilities }),
     ...(t.rateLimit !== undefined && { rateLimit: rate(t.rateLimit) }),
     ...(t.globalRateLimit !== undefined && { globalRateLimit: rate(t.globalRateLimit) }),
-    backend: t.http
-      ? resolveHttpBackend(t.http)
-      : {
-          kind: 'module',
-          ...(t.module?.builtin !== undefined && { builtin: t.module.builtin }),
-          ...(t.module?.file !== undefined && { file: abs(t.module.file) }),
-          ...(t.module?.export !== undefined && { export: t.module.export }),
-        },
+    backend: t.mcp
+      ? { kind: 'mcp', upstream: t.mcp.upstream, tool: t.mcp.tool, ...(t.mcp.pin !== undefined && { pin: t.mcp.pin }) }
+      : t.http
+        ? resolveHttpBackend(t.http)
+        : {
+            kind: 'module',
+            ...(t.module?.builtin !== undefined && { builtin: t.module.builtin }),
+            ...(t.module?.file !== undefined && { file: abs(t.module.file) }),
+            ...(t.module?.export !== undefined && { export: t.module.export }),
+          },
   }));
   const upstreams = resolveUpstreams(raw.upstreams, abs, problems);
   tools.forEach((t, i) => {
     if (t.backend.kind === 'http') checkHttpTool(t, t.backend, upstreams, `/tools/${i}`, problems);
+    if (t.backend.kind === 'mcp' && !Object.hasOwn(upstreams, t.backend.upstream)) {
+      problems.push(`/tools/${i}/mcp/upstream: no upstream named '${t.backend.upstream}'`);
+    }
   });
   const names = new Set<string>();
   tools.forEach((t, i) => {

@@ -146,8 +146,8 @@ const tool = {
   type: 'object',
   additionalProperties: false,
   required: ['name', 'description', 'input', 'roles'],
-  // Exactly one backend: in-process `module` or REST `http`.
-  oneOf: [{ required: ['module'] }, { required: ['http'] }],
+  // Exactly one backend: in-process `module`, REST `http` or federated `mcp`.
+  oneOf: [{ required: ['module'] }, { required: ['http'] }, { required: ['mcp'] }],
   properties: {
     name: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,128}$' },
     title: str,
@@ -170,6 +170,16 @@ const tool = {
       oneOf: [{ required: ['builtin'] }, { required: ['file'] }],
     },
     http: httpBackend,
+    mcp: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['upstream', 'tool'],
+      properties: {
+        upstream: str,
+        tool: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,128}$' },
+        pin: { type: 'string', pattern: '^sha256:[0-9a-f]{64}$' },
+      },
+    },
   },
 } as const;
 

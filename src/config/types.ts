@@ -180,7 +180,18 @@ export interface HttpBackend {
   readonly successStatus?: readonly number[];
 }
 
-export type ToolBackend = ModuleBackend | HttpBackend;
+/** A tool of a federated upstream MCP server (tools/mcp); the gateway's own definition is what clients see. */
+export interface McpBackend {
+  readonly kind: 'mcp';
+  /** Name of an entry of `upstreams` whose baseUrl is the MCP endpoint (Streamable HTTP). */
+  readonly upstream: string;
+  /** The upstream's name of the tool. */
+  readonly tool: string;
+  /** Approved definition hash (`sha256:…`); without it, the first definition seen is pinned. */
+  readonly pin?: string;
+}
+
+export type ToolBackend = ModuleBackend | HttpBackend | McpBackend;
 
 export type UpstreamAuthConfig =
   | { readonly kind: 'gatewayJwt'; readonly audience: string; readonly ttlSec: number }

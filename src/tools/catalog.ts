@@ -16,6 +16,7 @@ import { extractParamHeaders } from '../protocol/paramHeaders.js';
 import type { ParamHeader } from '../protocol/paramHeaders.js';
 import { createHttpHandler } from './http/handler.js';
 import type { Egress } from './http/runtime.js';
+import { createMcpHandler } from './mcp/upstream.js';
 import type { ToolHandler } from './types.js';
 
 export interface CompiledTool {
@@ -147,6 +148,11 @@ async function resolveHandler(
       return undefined;
     }
     return createHttpHandler(t, upstream, egress);
+  }
+  if (b.kind === 'mcp') {
+    const h = egress && createMcpHandler(t, egress);
+    if (!h) problems.push(`${at}/mcp/upstream: no upstream named '${b.upstream}'`);
+    return h;
   }
   if (b.builtin !== undefined) {
     const h = builtins.get(b.builtin);

@@ -250,3 +250,34 @@ body: { arg: alsomissing }`),
     expect(c.tools[0]?.backend).toMatchObject({ tenant: { in: 'path', name: 'org' } });
   });
 });
+
+describe('mcp tools (federation)', () => {
+  const mcpTool = (mcp: string, extra = '') => `
+tools:
+  - name: t
+    description: d
+    roles: [user]${input}
+${extra}    mcp: ${mcp}
+`;
+
+  it('loads an upstream MCP tool with an optional pin', () => {
+    const pin = `sha256:${'a'.repeat(64)}`;
+    const c = load(
+      upstreams('baseUrl: https://crm.example.com/mcp') + mcpTool(`{ upstream: api, tool: search, pin: "${pin}" }`),
+    );
+    expect(c.tools[0]?.backend).toEqual({ kind: 'mcp', upstream: 'api', tool: 'search', pin });
+  });
+
+  it('refuses an unknown upstream, a bad pin or upstream tool name, and a second backend', () => {
+    expect(problemsOf(upstreams() + mcpTool('{ upstream: nope, tool: search }'))).toMatch(
+      /\/tools\/0\/mcp\/upstream: no upstream named 'nope'/,
+    );
+    expect(problemsOf(upstreams() + mcpTool('{ upstream: api, tool: search, pin: "md5:1" }'))).toMatch(
+      /\/tools\/0\/mcp\/pin/,
+    );
+    expect(problemsOf(upstreams() + mcpTool('{ upstream: api, tool: "a b" }'))).toMatch(/\/tools\/0\/mcp\/tool/);
+    expect(
+      problemsOf(upstreams() + mcpTool('{ upstream: api, tool: search }', '    module: { builtin: demo.echo }\n')),
+    ).toMatch(/\/tools\/0: must match exactly one schema in oneOf/);
+  });
+});
