@@ -46,6 +46,12 @@ const UNAVAILABLE = 'The tool is unavailable; try again later';
 const FAILED = 'The upstream request failed';
 const TIMED_OUT = 'The upstream request timed out';
 const MAX_LIST_PAGES = 50;
+/**
+ * Definitions older than this are listed again before the next call is checked: a safety net
+ * for a `list_changed` the gateway missed (the notification stream dropped, an upstream that
+ * never sends it), so a changed definition is caught within this time at the latest.
+ */
+const RELIST_AFTER_MS = 60_000;
 
 /** Who the gateway's own upstream requests (session setup, listing) are made as. */
 const GATEWAY_PRINCIPAL: Principal = {
@@ -85,6 +91,7 @@ class McpUpstream {
   #listing: Promise<void> | undefined;
   /** Upstream tool name → hash of its current definition (absent: not listed). */
   #current = new Map<string, string>();
+  #listedAt = 0;
   /** Upstream tool name → the first hash seen (the approval of tools without a config pin). */
   readonly #approved = new Map<string, string>();
   #closed = false;
@@ -113,6 +120,7 @@ class McpUpstream {
 
   /** Whether this upstream tool's current definition is the approved one (`pin`, or the first seen). */
   async check(tool: string, pin: string | undefined): Promise<'ok' | 'missing' | 'changed'> {
+    if (Date.now() - this.#listedAt > RELIST_AFTER_MS && this.#client) this.#relist(this.#client);
     await this.#listing;
     const hash = this.#current.get(tool);
     if (hash === undefined) return 'missing';
@@ -150,15 +158,7 @@ class McpUpstream {
         maxRetries: 2,
       },
     });
-    client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
-      this.#listing = currentCall
-        .exit(() => this.#list(client))
-        .catch((err: unknown) => {
-          // Unknown definitions: every tool of this upstream is unavailable until a listing succeeds.
-          this.#current = new Map();
-          this.#report('-', 'upstream_list_failed', err);
-        });
-    });
+    client.setNotificationHandler(ToolListChangedNotificationSchema, () => this.#relist(Promise.resolve(client)));
     client.onerror = () => undefined;
     await client.connect(transport, { timeout: u.timeoutMs });
     try {
@@ -171,7 +171,21 @@ class McpUpstream {
     return client;
   }
 
+  /** Lists again, outside any call; until it succeeds no tool of this upstream is available. */
+  #relist(client: Promise<Client>): void {
+    this.#listedAt = Date.now(); // one re-listing at a time
+    this.#listing = currentCall
+      .exit(async () => this.#list(await client))
+      .catch((err: unknown) => {
+        // Unknown definitions: every tool of this upstream is unavailable until a listing succeeds.
+        this.#current = new Map();
+        this.#listedAt = 0;
+        this.#report('-', 'upstream_list_failed', err);
+      });
+  }
+
   async #list(client: Client): Promise<void> {
+    this.#listedAt = Date.now();
     const next = new Map<string, string>();
     let cursor: string | undefined;
     for (let page = 0; page < MAX_LIST_PAGES; page++) {
