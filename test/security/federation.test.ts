@@ -460,6 +460,10 @@ describe('upstream failures', () => {
     expect(r.body.result?.isError).toBe(true);
     expect(firstText(r.body.result!)).toBe(`The upstream request failed (ref ${r.requestId})`);
     expect(recorder.connections).toBe(0);
+    const audited = storedEvents(path.join(g.dir, 'audit.sqlite'), 'fed-1').find(
+      (e) => e.requestId === r.requestId && e.event === 'tool.called',
+    );
+    expect(audited?.reason).toBe('upstream_blocked_address');
   });
 
   it('an upstream that does not answer in time gives an isError result with a correlation id', async () => {

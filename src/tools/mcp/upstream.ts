@@ -37,6 +37,7 @@ import type { ToolConfig, UpstreamConfig } from '../../config/types.js';
 import { VERSION } from '../../version.js';
 import { identityHeaders } from '../http/credentials.js';
 import type { CallIdentity } from '../http/credentials.js';
+import { EgressRefused } from '../http/egress.js';
 import { failure } from '../http/result.js';
 import type { Egress, UpstreamRuntime } from '../http/runtime.js';
 import { FAILURE_REASON } from '../types.js';
@@ -126,6 +127,11 @@ class McpUpstream {
     if (hash === undefined) return 'missing';
     if (!this.#approved.has(tool)) this.#approved.set(tool, hash);
     return (pin ?? this.#approved.get(tool)) === hash ? 'ok' : 'changed';
+  }
+
+  /** The upstream's circuit breaker (tools/http/breaker.ts), shared with nothing else. */
+  get breaker(): UpstreamRuntime['breaker'] {
+    return this.#runtime.breaker;
   }
 
   currentHash(tool: string): string | undefined {
@@ -282,26 +288,46 @@ export function createMcpHandler(tool: ToolConfig, egress: Egress): ToolHandler 
     };
     // The validated, tenant-bound arguments, re-serialised; `confirm` is the gateway's own.
     const { confirm: _confirm, ...sent } = args;
+    // D-14: an upstream that keeps failing is not called again until its cooldown is over.
+    if (!up.breaker.allow()) return fail(UNAVAILABLE, 'upstream_circuit_open');
     let raw: unknown;
     try {
       await up.ready();
       const state = await up.check(b.tool, b.pin);
       if (state !== 'ok') {
+        up.breaker.record(false);
         const detail = new Error(`upstream definition ${up.currentHash(b.tool) ?? 'absent'}`);
         return fail(UNAVAILABLE, state === 'missing' ? 'upstream_tool_missing' : 'upstream_definition_changed', detail);
       }
       raw = await up.call(b.tool, sent, ctx, timeoutMs);
     } catch (err) {
-      if (ctx.signal.aborted) return failure(TIMED_OUT, 'cancelled', requestId);
+      if (ctx.signal.aborted) {
+        up.breaker.record(undefined);
+        return failure(TIMED_OUT, 'cancelled', requestId);
+      }
       const timedOut = err instanceof McpError && err.code === -32001;
       if (!(err instanceof McpError)) up.reset();
+      // A refused destination is the gateway's decision, not the upstream's fault.
+      const refused = egressRefusal(err);
+      up.breaker.record(refused === undefined);
+      if (refused) return fail(FAILED, refused, err);
       return fail(timedOut ? TIMED_OUT : FAILED, timedOut ? 'upstream_timeout' : 'upstream_error', err);
     }
+    up.breaker.record(false);
     const result = checkResult(raw);
     if (!result) return fail(FAILED, 'upstream_malformed_result');
     if (JSON.stringify(result).length > maxBytes) return fail(FAILED, 'upstream_too_large');
     return result;
   };
+}
+
+/** The egress refusal behind an error (the SDK and fetch wrap it in `cause`s), if any. */
+function egressRefusal(err: unknown): EgressRefused['reason'] | undefined {
+  let e: unknown = err;
+  for (let depth = 0; depth < 6 && e instanceof Error; depth++, e = e.cause) {
+    if (e instanceof EgressRefused) return e.reason;
+  }
+  return undefined;
 }
 
 /**
