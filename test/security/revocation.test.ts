@@ -57,10 +57,11 @@ describe('B.1 revocation', () => {
     expect((await list(other)).status).toBe(200);
 
     // A dated entry: alice's tokens issued before the reset are refused, a newer one works.
-    const now = Math.floor(Date.now() / 1000);
-    const before = await gw.token('alice', { iat: now - 60 });
-    const after = await gw.token('alice', { iat: now + 1 });
-    appendFileSync(denylist, `sub ${ISSUER} alice ${new Date(now * 1000).toISOString()}\n`);
+    // The reset time is a second ahead, so every token minted so far (`other` too) is older.
+    const reset = Math.floor(Date.now() / 1000) + 1;
+    const before = await gw.token('alice', { iat: reset - 60 });
+    const after = await gw.token('alice', { iat: reset + 1 });
+    appendFileSync(denylist, `sub ${ISSUER} alice ${new Date(reset * 1000).toISOString()}\n`);
     await untilStatus(before, 401);
     expect((await list(other)).status).toBe(401);
     expect((await list(after)).status).toBe(200);
