@@ -16,40 +16,22 @@ import {
   scrubbed,
 } from './postgresSchema.js';
 import type { PostgresTarget } from './postgresSchema.js';
-import { PAGE_ROWS } from './reader.js';
+import { PAGE_ROWS, filterConditions } from './reader.js';
 import type { AuditFilter, AuditFollower, AuditQuery, AuditSource, StoredEvent } from './reader.js';
 import { rowToEvent } from './sqlite.js';
 import type { AuditEvent } from './types.js';
 
 type Row = Record<string, unknown>;
 
-const EQUALS: readonly (readonly [keyof AuditFilter, string])[] = [
-  ['instance', 'instance'],
-  ['user', 'user'],
-  ['tenant', 'tenant'],
-  ['tool', 'tool'],
-  ['outcome', 'outcome'],
-  ['event', 'event'],
-];
-
 /** At most this many events of one instance per `tail --follow` poll. */
 const FOLLOW_ROWS = 10_000;
 
 /** The WHERE clauses of `q`, their values appended to `params` (placeholders numbered after them). */
 function clauses(q: AuditQuery, params: unknown[]): string[] {
-  const out: string[] = [];
-  const add = (sql: string, value: unknown): void => {
+  return filterConditions(q).map(([column, op, value]) => {
     params.push(value);
-    out.push(sql.replace('?', `$${params.length}`));
-  };
-  for (const [key, column] of EQUALS) {
-    const value = q[key];
-    if (value !== undefined) add(`${ident(column)} = ?`, value);
-  }
-  if (q.since !== undefined) add(`${ident('time')} >= ?`, q.since);
-  if (q.until !== undefined) add(`${ident('time')} < ?`, q.until);
-  if (q.afterRowId !== undefined) add(`${ident('row_id')} > ?`, q.afterRowId);
-  return out;
+    return `${ident(column)} ${op} $${params.length}`;
+  });
 }
 
 const whereOf = (list: readonly string[]): string => (list.length > 0 ? `WHERE ${list.join(' AND ')}` : '');

@@ -81,37 +81,25 @@ function* chunked<T>(items: Iterable<T>, size: number): Generator<T[]> {
   if (page.length > 0) yield page;
 }
 
-const EQUALS: readonly (readonly [keyof AuditFilter, string])[] = [
-  ['instance', 'instance'],
-  ['user', 'user'],
-  ['tenant', 'tenant'],
-  ['tool', 'tool'],
-  ['outcome', 'outcome'],
-  ['event', 'event'],
-];
+const EQUALS: readonly (keyof AuditFilter)[] = ['instance', 'user', 'tenant', 'tool', 'outcome', 'event'];
+
+/** One condition of a query's filter; every store renders it with its own placeholders. */
+export type FilterCondition = readonly [column: string, op: '=' | '>=' | '<' | '>', value: unknown];
+
+/** The conditions a query sets (each column is named as in both stores). */
+export function filterConditions(q: AuditQuery): FilterCondition[] {
+  const out: FilterCondition[] = [];
+  for (const key of EQUALS) if (q[key] !== undefined) out.push([key, '=', q[key]]);
+  if (q.since !== undefined) out.push(['time', '>=', q.since]);
+  if (q.until !== undefined) out.push(['time', '<', q.until]);
+  if (q.afterRowId !== undefined) out.push(['row_id', '>', q.afterRowId]);
+  return out;
+}
 
 function where(q: AuditQuery): { sql: string; params: unknown[] } {
-  const clauses: string[] = [];
-  const params: unknown[] = [];
-  for (const [key, column] of EQUALS) {
-    const value = q[key];
-    if (value !== undefined) {
-      clauses.push(`${column} = ?`);
-      params.push(value);
-    }
-  }
-  const ranges: readonly (readonly [string, unknown])[] = [
-    ['time >= ?', q.since],
-    ['time < ?', q.until],
-    ['row_id > ?', q.afterRowId],
-  ];
-  for (const [clause, value] of ranges) {
-    if (value !== undefined) {
-      clauses.push(clause);
-      params.push(value);
-    }
-  }
-  return { sql: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '', params };
+  const conditions = filterConditions(q);
+  const sql = conditions.map(([column, op]) => `${column} ${op} ?`).join(' AND ');
+  return { sql: sql ? `WHERE ${sql}` : '', params: conditions.map(([, , value]) => value) };
 }
 
 /** The audit store, opened read-only. */
