@@ -9,18 +9,22 @@ import { parseDocument } from 'yaml';
 import { Ajv } from 'ajv';
 import { ErrorCodes, PortcullisError } from '../errors.js';
 import { closeObjects, createSchemaCompiler } from '../policy/schema.js';
-import { hostForUrl, hostnameOf, isLoopbackHost, isLoopbackUrl } from './hosts.js';
-import { rate, resolveLimits } from './limits.js';
-import type { RawLimits, RawRate } from './limits.js';
+import { hostForUrl, hostnameOf, isLoopbackHost } from './hosts.js';
+import { resolveLimits } from './limits.js';
+import type { RawLimits } from './limits.js';
 import { configSchema } from './schema.js';
 import { expandOpenApi, relabelProblems } from '../tools/openapi/config.js';
 import type { RawOpenApiEntry } from '../tools/openapi/config.js';
-import { checkHttpTool, resolveHttpBackend, resolveSigning, resolveUpstreams } from '../tools/http/config.js';
-import type { RawHttpBackend, RawUpstream } from '../tools/http/config.js';
-import { DEFAULTS, TOOL_NAME_PATTERN } from './defaults.js';
+import { resolveSigning, resolveUpstreams } from '../tools/http/config.js';
+import { resolveIssuers } from './issuers.js';
+import type { RawIssuer } from './issuers.js';
+import { resolveTools } from './tools.js';
+import type { RawTool } from './tools.js';
+import type { RawUpstream } from '../tools/http/config.js';
+import { DEFAULTS } from './defaults.js';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
-import type { AuditConfig, GatewayConfig, IssuerConfig, ServerConfig, ToolConfig } from './types.js';
+import type { AuditConfig, GatewayConfig, ServerConfig, ToolConfig } from './types.js';
 
 export interface LoadOptions {
   /** Environment for `${env:NAME}`; defaults to `process.env`. */
@@ -180,7 +184,7 @@ interface RawConfig {
     tls?: { cert: string; key: string; minVersion?: 'TLSv1.2' | 'TLSv1.3' };
   };
   auth: {
-    issuers: (Omit<IssuerConfig, 'secret'> & { secret?: string; secretFile?: string })[];
+    issuers: RawIssuer[];
     audiences?: string[];
     strictAudience?: boolean;
     clockToleranceSec?: number;
@@ -194,18 +198,7 @@ interface RawConfig {
     denylist?: { file: string; reloadSec?: number };
   };
   sessions?: Partial<GatewayConfig['sessions']>;
-  tools?: (Omit<ToolConfig, 'backend' | 'scopes' | 'destructive' | 'readOnly' | 'timeoutMs'> & {
-    scopes?: string[];
-    destructive?: boolean;
-    readOnly?: boolean;
-    timeoutMs?: number;
-    clientCapabilities?: string[];
-    rateLimit?: RawRate;
-    globalRateLimit?: RawRate;
-    module?: { builtin?: string; file?: string; export?: string };
-    http?: RawHttpBackend;
-    mcp?: { upstream: string; tool: string; pin?: string };
-  })[];
+  tools?: RawTool[];
   upstreams?: Record<string, RawUpstream>;
   upstreamSigning?: { keyFile?: string; algorithm?: GatewayConfig['upstreamSigning']['algorithm']; issuer?: string };
   limits?: RawLimits;
@@ -254,53 +247,10 @@ function resolve(raw: RawConfig, options: LoadOptions, problems: string[]): Gate
     );
 
   const resource = `${publicUrl}/mcp`;
-  const issuers: IssuerConfig[] = raw.auth.issuers.map((iss, i) => resolveIssuer(iss, i, abs, problems));
-  const seen = new Set<string>();
-  raw.auth.issuers.forEach((iss, i) => {
-    if (seen.has(iss.issuer)) problems.push(`/auth/issuers/${i}/issuer: duplicate issuer ${iss.issuer}`);
-    seen.add(iss.issuer);
-  });
+  const issuers = resolveIssuers(raw.auth.issuers, abs, problems);
 
-  const tools: ToolConfig[] = (raw.tools ?? []).map((t) => ({
-    name: t.name,
-    ...(t.title !== undefined && { title: t.title }),
-    description: t.description,
-    input: t.input,
-    ...(t.output !== undefined && { output: t.output }),
-    roles: t.roles,
-    scopes: t.scopes ?? [],
-    ...(t.tenantArg !== undefined && { tenantArg: t.tenantArg }),
-    destructive: t.destructive ?? false,
-    readOnly: t.readOnly ?? false,
-    timeoutMs: t.timeoutMs ?? DEFAULTS.tool.timeoutMs,
-    ...(t.clientCapabilities !== undefined && { clientCapabilities: t.clientCapabilities }),
-    ...(t.rateLimit !== undefined && { rateLimit: rate(t.rateLimit) }),
-    ...(t.globalRateLimit !== undefined && { globalRateLimit: rate(t.globalRateLimit) }),
-    backend: t.mcp
-      ? { kind: 'mcp', upstream: t.mcp.upstream, tool: t.mcp.tool, ...(t.mcp.pin !== undefined && { pin: t.mcp.pin }) }
-      : t.http
-        ? resolveHttpBackend(t.http)
-        : {
-            kind: 'module',
-            ...(t.module?.builtin !== undefined && { builtin: t.module.builtin }),
-            ...(t.module?.file !== undefined && { file: abs(t.module.file) }),
-            ...(t.module?.export !== undefined && { export: t.module.export }),
-          },
-  }));
   const upstreams = resolveUpstreams(raw.upstreams, abs, problems);
-  tools.forEach((t, i) => {
-    if (t.backend.kind === 'http') checkHttpTool(t, t.backend, upstreams, `/tools/${i}`, problems);
-    if (t.backend.kind === 'mcp' && !Object.hasOwn(upstreams, t.backend.upstream)) {
-      problems.push(`/tools/${i}/mcp/upstream: no upstream named '${t.backend.upstream}'`);
-    }
-  });
-  const names = new Set<string>();
-  tools.forEach((t, i) => {
-    if (!TOOL_NAME_PATTERN.test(t.name)) problems.push(`/tools/${i}/name: invalid tool name`);
-    if (names.has(t.name)) problems.push(`/tools/${i}/name: duplicate tool name ${t.name}`);
-    names.add(t.name);
-    if (t.destructive && t.readOnly) problems.push(`/tools/${i}: a tool cannot be both destructive and readOnly`);
-  });
+  const tools = resolveTools(raw.tools ?? [], upstreams, abs, problems);
 
   const sess = raw.sessions ?? {};
   const config: GatewayConfig = {
@@ -401,46 +351,6 @@ function resolve(raw: RawConfig, options: LoadOptions, problems: string[]): Gate
   });
   checkBind(config, problems);
   return config;
-}
-
-function resolveIssuer(
-  iss: RawConfig['auth']['issuers'][number],
-  i: number,
-  abs: (p: string) => string,
-  problems: string[],
-): IssuerConfig {
-  const at = `/auth/issuers/${i}`;
-  const sources = [iss.secret, iss.secretFile, iss.jwksUri, iss.jwksFile].filter((v) => v !== undefined);
-  if (sources.length !== 1) problems.push(`${at}: exactly one of secret, secretFile, jwksUri, jwksFile is required`);
-  let secret = iss.secret;
-  if (iss.secretFile !== undefined) {
-    try {
-      secret = readFileSync(abs(iss.secretFile), 'utf8').trim();
-    } catch {
-      problems.push(`${at}/secretFile: cannot read ${iss.secretFile}`);
-    }
-  }
-  const hs = iss.algorithms.filter((a) => a.startsWith('HS'));
-  if (secret !== undefined) {
-    if (hs.length !== iss.algorithms.length)
-      problems.push(`${at}/algorithms: a secret issuer allows only HS algorithms`);
-    if (Buffer.byteLength(secret, 'utf8') < DEFAULTS.auth.minSecretBytes)
-      problems.push(`${at}/secret: HS secrets must be at least ${DEFAULTS.auth.minSecretBytes} bytes`);
-  } else if (hs.length > 0) {
-    problems.push(`${at}/algorithms: HS algorithms need a secret; a key set issuer allows only asymmetric algorithms`);
-  }
-  if (iss.jwksUri !== undefined && iss.jwksUri.startsWith('http://') && !isLoopbackUrl(iss.jwksUri)) {
-    problems.push(`${at}/jwksUri: must be https (plain http only on loopback)`);
-  }
-  return {
-    issuer: iss.issuer,
-    algorithms: iss.algorithms,
-    ...(secret !== undefined && { secret }),
-    ...(iss.jwksUri !== undefined && { jwksUri: iss.jwksUri }),
-    ...(iss.jwksFile !== undefined && { jwksFile: abs(iss.jwksFile) }),
-    ...(iss.typ !== undefined && { typ: iss.typ }),
-    ...(iss.tenants !== undefined && { tenants: iss.tenants }),
-  };
 }
 
 /** `audit.postgres.url`: a postgres:// URL with a database. Problems never quote it (it may hold a password). */
