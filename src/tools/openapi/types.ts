@@ -2,24 +2,15 @@
  * What an OpenAPI import produces: tool definitions in the config's own shape (a `tools:` entry
  * with an `http` backend, see the README), plus what the operator should look at.
  */
+import type { HttpMethod } from '../../config/types.js';
+import type { RawHttpBackend } from '../http/config.js';
 import type { OperationFilter } from './filter.js';
 import type { Schema } from './schema.js';
 
-export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+export type { HttpMethod };
 
-/** The `http:` block of a tool (the http backend's mapping of arguments to the request). */
-export interface HttpMapping {
-  upstream: string;
-  method: HttpMethod;
-  /** Relative to the upstream's base URL; `{arg}` names an input property. */
-  path: string;
-  /** Query parameter name → argument name. */
-  query?: Record<string, string>;
-  /** Header name → argument name. */
-  headers?: Record<string, string>;
-  /** The JSON body is the value of this argument. */
-  body?: { arg: string };
-}
+/** The `http:` block of a generated tool: the config's own shape, the body always one argument. */
+export type HttpMapping = Omit<RawHttpBackend, 'body' | 'tenant' | 'successStatus'> & { body?: { arg: string } };
 
 /** One generated `tools:` entry. */
 export interface GeneratedTool {
